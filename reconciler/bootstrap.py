@@ -1,0 +1,171 @@
+"""The platform source: merged Helm values → bootstrap-managed resources.
+
+Turns `config.deployer.composition` (already merged and schema-checked by values.py)
+into resources of workspace `global` carrying platform intents, and applies the rules a
+schema cannot express: a version derived from a non-semver tag, duplicate versions of an
+image, a runtime naming an unknown image or version. Every error names the values file
+and the dotted path that caused it.
+
+The entry → spec helpers are shared with overrides.py, whose API-managed resources use
+the same layout.
+
+Pure. Combining this with the user source and the prior state is desired.py's job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from functools import lru_cache
+from typing import Any
+
+from reconciler import errors
+from reconciler.model import (
+    DEFAULT_READINESS_PROBE_PATH,
+    DEFAULT_SCORING_ENDPOINT,
+    GLOBAL_WORKSPACE,
+    Intent,
+    Kind,
+    Resource,
+    State,
+    dotted,
+    image_address,
+    image_reference,
+    normalize_version,
+    runtime_address,
+    version_address,
+    version_of,
+)
+from reconciler.values import Values
+
+COMPOSITION_PATH = ("config", "deployer", "composition")
+
+Path = tuple[str | int, ...]
+Fail = Callable[[str, Path, str], errors.InputError]
+
+
+# Entries of the values layout → specs.
+
+
+def image_spec(entry: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "display_name": entry.get("displayName", ""),
+        "description": entry.get("description", ""),
+    }
+
+
+def version_spec(entry: Mapping[str, Any], *, registry: str) -> dict[str, Any]:
+    ref = entry["image"]
+    return {
+        "image": image_reference(ref.get("registry") or registry, ref["repository"], ref["tag"]),
+        "readiness_probe_path": entry.get("readinessProbePath", DEFAULT_READINESS_PROBE_PATH),
+    }
+
+
+def version_id(entry: Mapping[str, Any], fail: Fail, path: Path) -> str:
+    """The entry's version: explicit, or derived from a semver tag; else an error at `path`."""
+    try:
+        return version_of(entry["image"]["tag"], entry.get("version"))
+    except errors.InputError as exc:
+        where = "version" if "version" in entry else "image"
+        raise fail(exc.summary, (*path, where), exc.hint) from None
+
+
+def runtime_spec(entry: Mapping[str, Any], *, runtime_image: str) -> dict[str, Any]:
+    return {
+        "model_type": entry["modelType"],
+        "runtime_image": runtime_image,
+        "display_name": entry.get("displayName", ""),
+        "description": entry.get("description", ""),
+        "environment_variables": entry.get("environmentVariables") or {},
+        "data_volume_read_only": entry.get("dataVolumeReadOnly", False),
+        "volumes": entry.get("volumes") or [],
+        "security_context": entry.get("securityContext") or {},
+        "selector": entry.get("selector") or {},
+        "scoring_endpoint": entry.get("scoringEndpoint", DEFAULT_SCORING_ENDPOINT),
+    }
+
+
+@lru_cache(maxsize=256)
+def _intent(state: str, reason: str) -> Intent:
+    # A catalog has few distinct (state, reason) pairs; sharing them keeps planning fast.
+    return Intent(state=State(state), reason=reason)
+
+
+def platform_intent(entry: Mapping[str, Any]) -> Intent:
+    return _intent(entry.get("state", "ACTIVE"), entry.get("stateReason", ""))
+
+
+def _bootstrap_resource(**fields: Any) -> Resource:
+    # Values were checked against the schema already: skip a second validation of
+    # tens of thousands of resources (model_construct fills the remaining defaults).
+    return Resource.model_construct(managed_by_bootstrap=True, user=None, **fields)
+
+
+def platform_catalog(values: Values) -> dict[str, Resource]:
+    """The bootstrap-managed resources the values declare, keyed by address."""
+    composition: Mapping[str, Any] = values.data
+    for key in COMPOSITION_PATH:
+        composition = composition.get(key) or {}
+    registry = composition.get("registry") or ""
+    out: dict[str, Resource] = {}
+
+    def fail(summary: str, path: Path, hint: str = "") -> errors.ValuesError:
+        full = COMPOSITION_PATH + path
+        return errors.ValuesError(summary, source=values.origin(full), path=dotted(full), hint=hint)
+
+    for image_id, image in (composition.get("runtimeImages") or {}).items():
+        address = image_address(GLOBAL_WORKSPACE, image_id)
+        out[address] = _bootstrap_resource(
+            address=address,
+            kind=Kind.IMAGE,
+            spec=image_spec(image),
+            platform=platform_intent(image),
+        )
+        seen: dict[str, int] = {}
+        for index, entry in enumerate(image.get("versions") or ()):
+            path = ("runtimeImages", image_id, "versions", index)
+            version = version_id(entry, fail, path)
+            if version in seen:
+                raise fail(
+                    f"version {version} of {image_id} is declared twice "
+                    f"(also at versions[{seen[version]}])",
+                    path,
+                    "declare each version once",
+                )
+            seen[version] = index
+            vaddr = version_address(GLOBAL_WORKSPACE, image_id, version)
+            out[vaddr] = _bootstrap_resource(
+                address=vaddr,
+                kind=Kind.VERSION,
+                spec=version_spec(entry, registry=registry),
+                platform=platform_intent(entry),
+            )
+
+    for runtime_id, runtime in (composition.get("runtimes") or {}).items():
+        path = ("runtimes", runtime_id, "runtimeImage")
+        image_id, _, version = runtime["runtimeImage"].partition("/versions/")
+        target = image_address(GLOBAL_WORKSPACE, image_id)
+        if target not in out:
+            raise fail(
+                f"runtime {runtime_id} names runtime image '{image_id}', which is not declared",
+                path,
+                "declare it under config.deployer.composition.runtimeImages or fix the name",
+            )
+        if version:
+            version = normalize_version(version, what=f"runtime {runtime_id}")
+            target = version_address(GLOBAL_WORKSPACE, image_id, version)
+            if target not in out:
+                raise fail(
+                    f"runtime {runtime_id} pins version {version} of '{image_id}', "
+                    "which is not declared",
+                    path,
+                    f"add the version under runtimeImages.{image_id}.versions or fix it",
+                )
+        address = runtime_address(GLOBAL_WORKSPACE, runtime_id)
+        out[address] = _bootstrap_resource(
+            address=address,
+            kind=Kind.RUNTIME,
+            spec=runtime_spec(runtime, runtime_image=target),
+            platform=platform_intent(runtime),
+        )
+    return out

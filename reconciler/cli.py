@@ -1,0 +1,327 @@
+"""The `reconciler` command: parse → call the engine → render → exit code.
+
+Exit codes: 0 success (and, with --detailed-exitcode, no changes), 1 error, 2 changes
+present (--detailed-exitcode). Every error is rendered in one place, `main`. Heavy
+modules are imported inside the commands so `reconciler --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from reconciler import __version__, errors
+
+if TYPE_CHECKING:
+    from reconciler.engine import Inputs
+    from reconciler.plan import Plan
+
+DEFAULT_STATE = "state/reconciler.state.json"
+DEFAULT_TARGET = "dir:state/cluster"
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h)?$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+
+
+def duration(text: str) -> float:
+    """`30s`, `2m`, `1h`, `500ms` or plain seconds → seconds."""
+    match = _DURATION.match(text.strip())
+    if not match:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a duration (try 30s, 2m or 1h)")
+    return float(match[1]) * _UNIT_SECONDS[match[2]]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="reconciler",
+        description="Plan and apply the runtime catalog of a model-serving platform.",
+    )
+    parser.add_argument("--version", action="version", version=f"reconciler {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    where = argparse.ArgumentParser(add_help=False)
+    where.add_argument(
+        "--state",
+        default=os.environ.get("RECONCILER_STATE", DEFAULT_STATE),
+        help="state location: a path or s3://BUCKET/KEY (env RECONCILER_STATE; "
+        f"default {DEFAULT_STATE})",
+    )
+    where.add_argument(
+        "--target",
+        default=os.environ.get("RECONCILER_TARGET", DEFAULT_TARGET),
+        help=f"where to apply: dir:PATH (env RECONCILER_TARGET; default {DEFAULT_TARGET})",
+    )
+    where.add_argument("--no-color", action="store_true", help="never colour output")
+
+    inputs = argparse.ArgumentParser(add_help=False)
+    inputs.add_argument(
+        "-f", "--values", action="append", default=[], metavar="FILE",
+        help="Helm values file; repeat to merge (later files win)",
+    )
+    inputs.add_argument(
+        "--set", action="append", default=[], metavar="PATH=VALUE",
+        help="set a value as Helm's --set does (repeatable)",
+    )
+    inputs.add_argument(
+        "--set-string", action="append", default=[], metavar="PATH=VALUE",
+        help="set a string value as Helm's --set-string does (repeatable)",
+    )
+    inputs.add_argument("--overrides", metavar="FILE", help="overrides file (user intents)")
+
+    output = argparse.ArgumentParser(add_help=False)
+    output.add_argument(
+        "--format", choices=("human", "json", "markdown"), default="human",
+        help="output format (default human)",
+    )
+    output.add_argument("--json", action="store_true", help="same as --format json")
+
+    locking = argparse.ArgumentParser(add_help=False)
+    locking.add_argument(
+        "--lock-timeout", type=duration, default=0.0, metavar="DURATION",
+        help="wait this long for the state lock (e.g. 30s, 2m); default: fail at once",
+    )
+
+    plan = commands.add_parser(
+        "plan", parents=[where, inputs, output], help="show what apply would change"
+    )
+    plan.add_argument("--out", metavar="FILE", help="save the plan for `reconciler apply FILE`")
+    plan.add_argument(
+        "--detailed-exitcode", action="store_true",
+        help="exit 0 with no changes, 2 with changes, 1 on error",
+    )
+
+    apply = commands.add_parser(
+        "apply", parents=[where, inputs, output, locking], help="apply changes to the target"
+    )
+    apply.add_argument("planfile", nargs="?", help="a plan saved by `reconciler plan --out`")
+    apply.add_argument(
+        "--auto-approve", action="store_true", help="apply without asking for confirmation"
+    )
+    apply.add_argument(
+        "--parallelism", type=int, default=10, metavar="N",
+        help="changes carried out at once (default 10)",
+    )
+
+    show = commands.add_parser(
+        "show", parents=[where, output], help="show a saved plan, or the current state"
+    )
+    show.add_argument("planfile", nargs="?", help="a saved plan; without it, the state")
+
+    commands.add_parser(
+        "validate", parents=[where, inputs], help="check values and overrides without planning"
+    )
+
+    state = commands.add_parser("state", help="inspect the state or release its lock")
+    state_commands = state.add_subparsers(dest="state_command", required=True, metavar="ACTION")
+    state_commands.add_parser("list", parents=[where], help="list the resources in state")
+    state_show = state_commands.add_parser(
+        "show", parents=[where], help="show one resource as JSON"
+    )
+    state_show.add_argument("address")
+    unlock = state_commands.add_parser(
+        "force-unlock", parents=[where], help="release a lock left behind, by its ID"
+    )
+    unlock.add_argument("lock_id", metavar="ID")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    colour = not args.no_color and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    try:
+        return _COMMANDS[args.command](args, colour)
+    except errors.ReconcilerError as exc:
+        from reconciler import render
+
+        sys.stderr.write(render.error_text(exc, colour=colour and sys.stderr.isatty()))
+        return 1
+    except KeyboardInterrupt:
+        sys.stderr.write("Interrupted.\n")
+        return 1
+
+
+# Commands -----------------------------------------------------------------------------
+
+
+def _inputs(args: argparse.Namespace) -> Inputs:
+    from reconciler.engine import Inputs
+
+    values = overrides = None
+    if args.values or args.set or args.set_string:
+        from reconciler.values import load_values
+
+        values = load_values(args.values, args.set, args.set_string)
+    if args.overrides:
+        from reconciler.overrides import load_overrides
+
+        overrides = load_overrides(args.overrides)
+    return Inputs(values=values, overrides=overrides)
+
+
+def _fmt(args: argparse.Namespace) -> str:
+    return "json" if args.json else args.format
+
+
+def _print_plan(plan: Plan, fmt: str, colour: bool) -> None:
+    from reconciler import render
+
+    if fmt == "json":
+        sys.stdout.write(render.plan_json(plan))
+    elif fmt == "markdown":
+        sys.stdout.write(render.plan_markdown(plan))
+    else:
+        sys.stdout.write(render.plan_text(plan, colour=colour))
+
+
+def _cmd_plan(args: argparse.Namespace, colour: bool) -> int:
+    from reconciler import engine, planfile
+    from reconciler.backends import open_backend
+
+    the_plan = engine.plan(open_backend(args.state), _inputs(args))
+    if args.out:
+        planfile.save(the_plan, args.out)
+    _print_plan(the_plan, _fmt(args), colour)
+    if args.out and _fmt(args) == "human":
+        sys.stdout.write(f"Saved the plan to {args.out}: apply it with `reconciler apply {args.out}`.\n")
+    return 2 if args.detailed_exitcode and the_plan.has_changes else 0
+
+
+def _cmd_apply(args: argparse.Namespace, colour: bool) -> int:
+    from reconciler import engine, planfile, render
+    from reconciler.backends import open_backend
+    from reconciler.targets import open_target
+
+    if args.planfile and (args.values or args.set or args.set_string or args.overrides):
+        raise errors.UsageError(
+            "a saved plan already carries its inputs",
+            hint="drop -f/--set/--overrides, or plan again with them",
+        )
+    interactive = sys.stdin.isatty()
+    if not args.auto_approve and not interactive:
+        raise errors.UsageError(
+            "refusing to apply without confirmation: no terminal to ask on",
+            hint="review the plan, then pass --auto-approve (or apply a saved plan with it)",
+        )
+    saved = planfile.load(args.planfile) if args.planfile else None
+    inputs = None if saved else _inputs(args)
+    backend = open_backend(args.state)
+    target = open_target(args.target)
+    fmt = _fmt(args)
+
+    def confirm(plan: Plan) -> bool:
+        _print_plan(plan, fmt, colour)
+        if args.auto_approve:
+            return True
+        answer = input("Apply these changes? Only 'yes' will be accepted: ")
+        if answer.strip() != "yes":
+            raise errors.UsageError("apply cancelled", hint="nothing was changed")
+        return True
+
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        result = engine.apply(
+            backend,
+            target,
+            inputs=inputs,
+            saved=saved,
+            confirm=confirm,
+            lock_timeout=args.lock_timeout,
+            parallelism=args.parallelism,
+            stop=stop,
+        )
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if not result.plan.has_changes:
+        _print_plan(result.plan, fmt, colour)
+        return 0
+    serial = result.state.serial if result.state else None
+    out = sys.stdout if fmt == "human" else sys.stderr
+    out.write(
+        render.apply_text(
+            len(result.applied), result.failed, result.skipped,
+            serial=serial, interrupted=result.interrupted,
+        )
+    )
+    return 0 if result.ok else 1
+
+
+def _cmd_show(args: argparse.Namespace, colour: bool) -> int:
+    from reconciler import engine, planfile, render
+    from reconciler.backends import open_backend
+
+    if args.planfile:
+        _print_plan(planfile.load(args.planfile), _fmt(args), colour)
+        return 0
+    document, _ = engine.read_state(open_backend(args.state))
+    if document is None:
+        sys.stdout.write("No state yet: nothing has been applied.\n")
+    elif _fmt(args) == "json":
+        from reconciler import state
+
+        sys.stdout.write(state.encode(document).decode())
+    else:
+        sys.stdout.write(f"State serial {document.serial}, lineage {document.lineage}\n")
+        sys.stdout.write(render.state_list(document.resources))
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace, colour: bool) -> int:
+    from reconciler import bootstrap, engine
+    from reconciler.backends import open_backend
+    from reconciler.desired import build_desired
+
+    inputs = _inputs(args)
+    platform = bootstrap.platform_catalog(inputs.values) if inputs.values else None
+    if inputs.overrides is not None:
+        # Overrides refer to existing resources: check them against the current state.
+        prior, _ = engine.read_state(open_backend(args.state))
+        build_desired(prior.by_address if prior else {}, platform=platform, overrides=inputs.overrides)
+    checked = [*args.values, *(["--set"] if args.set or args.set_string else [])]
+    checked += [args.overrides] if args.overrides else []
+    sys.stdout.write(f"Valid: {', '.join(checked) or 'nothing given'}.\n")
+    return 0
+
+
+def _cmd_state(args: argparse.Namespace, colour: bool) -> int:
+    from reconciler import engine, render
+    from reconciler.backends import open_backend
+
+    backend = open_backend(args.state)
+    if args.state_command == "force-unlock":
+        backend.unlock(args.lock_id)
+        sys.stdout.write(f"Released lock {args.lock_id} on {backend.name}.\n")
+        return 0
+    document, _ = engine.read_state(backend)
+    resources = document.by_address if document else {}
+    if args.state_command == "list":
+        sys.stdout.write(render.state_list(resources[a] for a in sorted(resources)))
+        return 0
+    if args.address not in resources:
+        raise errors.NotFoundError(
+            f"{args.address} is not in the state", hint="see `reconciler state list`"
+        )
+    sys.stdout.write(render.resource_json(resources[args.address]))
+    return 0
+
+
+_COMMANDS = {
+    "plan": _cmd_plan,
+    "apply": _cmd_apply,
+    "show": _cmd_show,
+    "validate": _cmd_validate,
+    "state": _cmd_state,
+}
+
+
+def run() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

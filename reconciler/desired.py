@@ -1,0 +1,174 @@
+"""The desired catalog: the prior state with both sources' intents applied.
+
+- Platform source (Helm values, when given): every declared resource gets its spec and
+  platform intent from values; a bootstrap-managed resource missing from values gets the
+  platform intent DISABLED ("removed from Helm values") and is never deleted. With no
+  values given, the platform side of the prior state stands unchanged.
+- User source (overrides file): API-managed resources are created or updated, state
+  requests go through the ceiling rule (a refused move is an error, never silent),
+  and only the resources listed for deletion are deleted — API-managed ones only.
+
+User intents recorded in the prior state always carry over: a later Helm values run
+keeps every user change the ceiling rule says it must keep.
+
+Pure: mappings in, a mapping out. Diffing it against the prior state is plan.py's job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from reconciler import ceiling, errors
+from reconciler.model import (
+    GLOBAL_WORKSPACE,
+    Address,
+    Intent,
+    Kind,
+    Resource,
+    State,
+    image_address,
+    image_of,
+)
+from reconciler.overrides import Overrides
+
+REMOVED = Intent(state=State.DISABLED, reason=ceiling.REMOVED_FROM_VALUES)
+
+
+def build_desired(
+    prior: Mapping[str, Resource],
+    *,
+    platform: Mapping[str, Resource] | None,
+    overrides: Overrides | None = None,
+) -> dict[str, Resource]:
+    """The catalog that applying both sources to `prior` should produce (see module doc)."""
+    desired = dict(prior)
+    if platform is not None:
+        _apply_platform(desired, prior, platform)
+    if overrides is not None:
+        _apply_overrides(desired, overrides)
+    _check_references(desired)
+    return desired
+
+
+def _apply_platform(
+    desired: dict[str, Resource],
+    prior: Mapping[str, Resource],
+    platform: Mapping[str, Resource],
+) -> None:
+    for address, wanted in platform.items():
+        old = prior.get(address)
+        if old is None:
+            desired[address] = wanted
+        elif not old.managed_by_bootstrap:
+            raise errors.PlanError(
+                f"{address} is declared in Helm values but is an API-managed resource",
+                detail="a values entry may not take over a resource created through the SDK "
+                "or an overrides file",
+                hint="rename the entry in values, or delete the API-managed resource first",
+            )
+        elif old.spec != wanted.spec or old.platform != wanted.platform:
+            desired[address] = old.with_(spec=wanted.spec, platform=wanted.platform)
+    for address, old in prior.items():
+        if old.managed_by_bootstrap and address not in platform and old.platform != REMOVED:
+            desired[address] = old.with_(platform=REMOVED)
+
+
+def _apply_overrides(desired: dict[str, Resource], overrides: Overrides) -> None:
+    for item in overrides.resources:
+        old = desired.get(item.address)
+        if old is not None and old.managed_by_bootstrap:
+            raise overrides.error(
+                f"{item.address} is bootstrap-managed and cannot be updated from an overrides file",
+                item.path,
+                hint="edit the Helm values.yaml and redeploy; overrides may only change its "
+                "state (stateChanges)",
+            )
+        spec = item.spec
+        if item.kind is Kind.RUNTIME:
+            workspace = Address.parse(item.address).workspace
+            spec = {
+                **spec,
+                "runtime_image": _resolve_image(spec["runtime_image"], workspace, desired),
+            }
+        user = item.user if item.user is not None else (old.user if old else None)
+        if old is None:
+            desired[item.address] = Resource.model_validate(
+                {
+                    "address": item.address,
+                    "kind": item.kind,
+                    "spec": spec,
+                    "managed_by_bootstrap": False,
+                    "user": user,
+                }
+            )
+        elif old.spec != spec or old.user != user:
+            desired[item.address] = old.with_(spec=spec, user=user)
+
+    for request in overrides.state_requests:
+        resource = desired.get(request.address)
+        if resource is None:
+            raise overrides.error(
+                f"{request.address} does not exist", request.path, hint="check the address"
+            )
+        try:
+            user = ceiling.request_user_state(
+                resource.platform, request.state, request.reason, address=request.address
+            )
+        except errors.CeilingError as exc:
+            raise errors.CeilingError(
+                f"{overrides.source}:{request.path}: {exc.summary}",
+                detail=exc.detail,
+                hint=exc.hint,
+            ) from None
+        if user != resource.user:
+            desired[request.address] = resource.with_(user=user)
+
+    for delete in overrides.deletes:
+        resource = desired.get(delete.address)
+        if resource is None:
+            continue  # already gone: deleting is idempotent, so re-running the file converges
+        if resource.managed_by_bootstrap:
+            raise errors.ManagedByBootstrapError(
+                f"{overrides.source}:{delete.path}: {delete.address} is bootstrap-managed and "
+                "cannot be deleted",
+                hint="remove it from the Helm values.yaml and redeploy; it will be DISABLED",
+            )
+        del desired[delete.address]
+        if resource.kind is Kind.IMAGE:
+            prefix = delete.address + "/versions/"
+            for address in [a for a in desired if a.startswith(prefix)]:
+                del desired[address]
+
+
+def _resolve_image(reference: str, workspace: str, desired: Mapping[str, Resource]) -> str:
+    """A runtime's image reference → an address.
+
+    A full address is taken as is. An id (`custom`, `custom/versions/v1.0.0`) names an
+    image of the runtime's own workspace if it has one, else a bootstrap-managed image of
+    `global`, which every workspace sees.
+    """
+    if reference.startswith("workspaces/"):
+        return str(Address.parse(reference))
+    image_id, _, version = reference.partition("/versions/")
+    home = workspace
+    if image_address(workspace, image_id) not in desired and (
+        image_address(GLOBAL_WORKSPACE, image_id) in desired
+    ):
+        home = GLOBAL_WORKSPACE
+    suffix = f"/versions/{version}" if version else ""
+    return str(Address.parse(image_address(home, image_id) + suffix))
+
+
+def _check_references(desired: Mapping[str, Resource]) -> None:
+    for address, resource in desired.items():
+        if resource.kind is Kind.VERSION and image_of(address) not in desired:
+            raise errors.PlanError(
+                f"{address} belongs to runtime image {image_of(address)}, which does not exist",
+                hint="declare the image, or delete the version with it",
+            )
+        if resource.kind is Kind.RUNTIME and resource.spec["runtime_image"] not in desired:
+            raise errors.PlanError(
+                f"runtime {address} uses {resource.spec['runtime_image']}, which does not exist",
+                detail="it was never declared, or it is being deleted while still in use",
+                hint="point the runtime at an existing image, or delete the runtime too",
+            )

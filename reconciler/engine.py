@@ -1,0 +1,290 @@
+"""The engine: the only place that orchestrates side effects.
+
+plan:  read state → desired (values, overrides, prior intents) → compute_plan.
+apply: lock → read state → (saved plan: staleness check) → confirm → execute changes in
+       dependency order with bounded parallelism → persist state in batches → unlock.
+
+A failed change skips what depends on it while the rest continues; every batch that
+completes is persisted, so a crash or SIGTERM leaves a valid state and a re-run
+converges. The state write is a compare-and-swap on the etag read under the lock, so
+even a writer that lost its lock cannot overwrite a newer state.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from reconciler import __version__, bootstrap, ceiling, errors, manifests, state
+from reconciler.backends import Backend, Blob, utc_now
+from reconciler.desired import build_desired
+from reconciler.model import Kind, Resource, image_of
+from reconciler.overrides import Overrides
+from reconciler.plan import Action, Change, Plan, compute_plan
+from reconciler.targets import Target
+from reconciler.values import Values
+
+TOOL_VERSION = __version__
+BATCH_SIZE = 1000  # persist at least this often during long applies...
+BATCH_SECONDS = 5.0  # ...or after this long, whichever comes first
+DEFAULT_PARALLELISM = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Inputs:
+    """Everything a plan is computed from. `values` None: the platform source is unchanged."""
+
+    values: Values | None = None
+    overrides: Overrides | None = None
+
+    @property
+    def digest(self) -> str:
+        parts = [
+            f"values:{self.values.digest if self.values else '-'}",
+            f"overrides:{self.overrides.digest if self.overrides else '-'}",
+        ]
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+@dataclass
+class ApplyResult:
+    """What an apply did. `state` is the state persisted last (None if nothing was written)."""
+
+    plan: Plan
+    applied: list[Change] = field(default_factory=list)
+    failed: list[tuple[Change, errors.ReconcilerError]] = field(default_factory=list)
+    skipped: list[Change] = field(default_factory=list)
+    state: state.StateDocument | None = None
+    interrupted: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.skipped and not self.interrupted
+
+
+# Reading --------------------------------------------------------------------------------
+
+
+def read_state(backend: Backend) -> tuple[state.StateDocument | None, Blob | None]:
+    blob = backend.read()
+    if blob is None:
+        return None, None
+    return state.decode(blob.data, source=backend.name), blob
+
+
+def plan_from(prior: state.StateDocument | None, inputs: Inputs) -> Plan:
+    """The plan from a prior state (None: no state yet) and the inputs. Pure."""
+    resources = prior.by_address if prior else {}
+    platform = bootstrap.platform_catalog(inputs.values) if inputs.values is not None else None
+    desired = build_desired(resources, platform=platform, overrides=inputs.overrides)
+    return compute_plan(
+        resources,
+        desired,
+        tool_version=TOOL_VERSION,
+        prior_lineage=prior.lineage if prior else None,
+        prior_serial=prior.serial if prior else 0,
+        input_digest=inputs.digest,
+    )
+
+
+def plan(backend: Backend, inputs: Inputs) -> Plan:
+    """Plan without locking: a plan only reads, and apply re-checks it under the lock."""
+    prior, _ = read_state(backend)
+    return plan_from(prior, inputs)
+
+
+def check_fresh(saved: Plan, prior: state.StateDocument | None) -> None:
+    """Refuse a saved plan whose prior state, or tool, is no longer the current one."""
+    lineage = prior.lineage if prior else None
+    serial = prior.serial if prior else 0
+    if saved.tool_version != TOOL_VERSION:
+        raise errors.StalePlanError(
+            "saved plan is stale: it was made by another version of the tool",
+            detail=f"plan made by {saved.tool_version}, this is {TOOL_VERSION}",
+        )
+    if saved.prior_lineage != lineage:
+        raise errors.StalePlanError(
+            "saved plan is stale: it was made from a different state",
+            detail=f"plan lineage {saved.prior_lineage}, state lineage {lineage}",
+        )
+    if saved.prior_serial != serial:
+        raise errors.StalePlanError(
+            "saved plan is stale: the state changed since it was made",
+            detail=f"plan made at serial {saved.prior_serial}, state is now at serial {serial}",
+        )
+
+
+# Applying -------------------------------------------------------------------------------
+
+
+def apply(
+    backend: Backend,
+    target: Target,
+    *,
+    inputs: Inputs | None = None,
+    saved: Plan | None = None,
+    confirm: Callable[[Plan], bool] = lambda _plan: True,
+    lock_timeout: float = 0.0,
+    parallelism: int = DEFAULT_PARALLELISM,
+    stop: threading.Event | None = None,
+) -> ApplyResult:
+    """Apply a saved plan, or plan from `inputs` and apply that, under the state lock."""
+    if (saved is None) == (inputs is None):
+        raise errors.UsageError("apply needs either inputs or a saved plan, not both")
+    lock = backend.lock(operation="apply", timeout=lock_timeout)
+    try:
+        prior, blob = read_state(backend)
+        if saved is not None:
+            check_fresh(saved, prior)
+            the_plan = saved
+        else:
+            assert inputs is not None
+            the_plan = plan_from(prior, inputs)
+        result = ApplyResult(plan=the_plan)
+        if not the_plan.has_changes or not confirm(the_plan):
+            return result
+        _execute(
+            the_plan,
+            prior or state.empty(TOOL_VERSION),
+            stored=prior,
+            etag=blob.etag if blob else None,
+            backend=backend,
+            target=target,
+            result=result,
+            parallelism=parallelism,
+            stop=stop or threading.Event(),
+        )
+        return result
+    finally:
+        backend.unlock(lock.id)
+
+
+def _execute(
+    the_plan: Plan,
+    document: state.StateDocument,
+    *,
+    stored: state.StateDocument | None,
+    etag: str | None,
+    backend: Backend,
+    target: Target,
+    result: ApplyResult,
+    parallelism: int,
+    stop: threading.Event,
+) -> None:
+    resources = dict(document.by_address)
+    blocked: set[str] = set()  # addresses whose change failed or was skipped
+    pending = 0
+    last_persist = time.monotonic()
+
+    def persist() -> None:
+        nonlocal document, stored, etag, pending, last_persist
+        new = state.successor(document, resources, tool_version=TOOL_VERSION)
+        state.check_successor(stored, new)
+        etag = backend.write(state.encode(new), if_match=etag)
+        document = stored = result.state = new
+        pending = 0
+        last_persist = time.monotonic()
+
+    with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
+        for batch in _batches(the_plan.changes):
+            if stop.is_set():
+                result.interrupted = True
+                break
+            runnable = []
+            for change in batch:
+                if _dependencies(change) & blocked:
+                    result.skipped.append(change)
+                    blocked.add(change.address)
+                else:
+                    runnable.append(change)
+            now = utc_now()
+            outcomes = pool.map(lambda c: _run(c, target, now), runnable)
+            for change, outcome in zip(runnable, outcomes, strict=True):
+                if isinstance(outcome, errors.ReconcilerError):
+                    result.failed.append((change, outcome))
+                    blocked.add(change.address)
+                    continue
+                if outcome is None:
+                    resources.pop(change.address, None)
+                else:
+                    resources[change.address] = outcome
+                result.applied.append(change)
+                pending += 1
+            if pending and (
+                pending >= BATCH_SIZE or time.monotonic() - last_persist >= BATCH_SECONDS
+            ):
+                persist()
+        if pending:
+            persist()
+
+
+def _batches(changes: Sequence[Change]) -> Iterator[list[Change]]:
+    """Runs of changes that may execute in parallel: same phase and kind, ≤ BATCH_SIZE."""
+    batch: list[Change] = []
+    key = None
+    for change in changes:
+        this = (change.action is Action.DELETE, change.kind)
+        if batch and (this != key or len(batch) >= BATCH_SIZE):
+            yield batch
+            batch = []
+        key = this
+        batch.append(change)
+    if batch:
+        yield batch
+
+
+def _dependencies(change: Change) -> set[str]:
+    """Addresses whose failure must skip this change."""
+    if change.action is Action.DELETE:
+        return set()  # children are deleted first; a parent whose child failed still goes
+    if change.kind is Kind.VERSION:
+        return {image_of(change.address)}
+    if change.kind is Kind.RUNTIME:
+        assert change.after is not None
+        target = change.after.spec["runtime_image"]
+        return {target, image_of(target)} if "/versions/" in target else {target}
+    return set()
+
+
+def _run(change: Change, target: Target, now: str) -> Resource | None | errors.ReconcilerError:
+    """Carry out one change on the target; the resource to record, or None when deleted."""
+    try:
+        if change.action is Action.DELETE:
+            target.delete(change.address)
+            return None
+        record = _recorded(change, now)
+        document = manifests.manifest(record)
+        applied = manifests.digest(document)
+        if change.action is Action.REPLACE:
+            target.delete(change.address)
+        if applied != record.last_applied:  # a held change may leave the manifest as it is
+            target.put(change.address, document)
+        return record.with_(last_applied=applied)
+    except errors.ReconcilerError as exc:
+        return exc
+
+
+def _recorded(change: Change, now: str) -> Resource:
+    """The resource as state records it after the change: uid and times filled in."""
+    after, before = change.after, change.before
+    assert after is not None
+    if before is None or change.action is Action.REPLACE:
+        return after.with_(
+            # A replacement is a new object: it gets a uid of its own.
+            uid=str(uuid.uuid4()) if before is not None or not after.uid else after.uid,
+            created_time=now,
+            last_modified_time=now,
+            state_updated_time=now,
+            last_applied="",
+        )
+    old = ceiling.effective(before.platform, before.user)
+    new = ceiling.effective(after.platform, after.user)
+    return after.with_(
+        last_modified_time=now if change.fields else before.last_modified_time,
+        state_updated_time=now if old != new else before.state_updated_time,
+    )

@@ -1,0 +1,139 @@
+"""The one error tree.
+
+Every error a user can meet is a `ReconcilerError` with three parts: a one-line
+`summary`, a `detail` naming the file, path or address involved, and a `hint` saying
+what to do next. Library errors (yaml, botocore, OS errors) are wrapped where they
+happen with `raise ... from exc`; the CLI renders every error in one place and exits 1.
+
+What this module does not do: format colours or decide exit codes (render.py, cli.py).
+"""
+
+from __future__ import annotations
+
+
+class ReconcilerError(Exception):
+    """Base of every user-facing error.
+
+    `detail` names what is wrong and where (file and path, or address); `hint` says what
+    to do about it. Both may be empty when the summary says it all.
+    """
+
+    default_hint = ""
+
+    def __init__(self, summary: str, *, detail: str = "", hint: str = "") -> None:
+        super().__init__(summary)
+        self.summary = summary
+        self.detail = detail
+        self.hint = hint or self.default_hint
+
+    def __str__(self) -> str:
+        parts = [self.summary]
+        if self.detail:
+            parts.append(self.detail)
+        if self.hint:
+            parts.append(f"hint: {self.hint}")
+        return "\n".join(parts)
+
+
+# Inputs: values files, --set flags, overrides files, plan files given by the user.
+
+
+class InputError(ReconcilerError):
+    """An input file or flag is malformed or breaks a rule; `source` names it."""
+
+    def __init__(
+        self, summary: str, *, source: str = "", path: str = "", detail: str = "", hint: str = ""
+    ) -> None:
+        where = ":".join(p for p in (source, path) if p)
+        super().__init__(
+            f"{where}: {summary}" if where else summary,
+            detail=detail,
+            hint=hint,
+        )
+        self.source = source
+        self.path = path
+
+
+class ValuesError(InputError):
+    """Helm values (files or --set) are malformed or invalid."""
+
+
+class OverridesError(InputError):
+    """An overrides file is malformed or invalid."""
+
+
+class PlanFileError(InputError):
+    """A saved plan file cannot be read or does not match this tool."""
+
+
+class UsageError(ReconcilerError):
+    """The command line asks for something inconsistent."""
+
+
+# Planning: rules of the domain that refuse a requested change.
+
+
+class PlanError(ReconcilerError):
+    """The desired catalog cannot be reached from the current state."""
+
+
+class CeilingError(PlanError):
+    """A user request would lift a resource above the platform's state (the ceiling rule)."""
+
+
+class NotFoundError(ReconcilerError):
+    """A named workspace, resource, version or deployment does not exist."""
+
+
+class ManagedByBootstrapError(ReconcilerError):
+    """A bootstrap-managed resource was asked to change in a way only Helm values can."""
+
+    default_hint = "edit the Helm values.yaml and redeploy (helm upgrade) to change it"
+
+
+class ImmutableFieldError(ReconcilerError):
+    """A field that cannot change after creation was asked to change."""
+
+    default_hint = "delete the resource and create a new one with the new value"
+
+
+# Stored state and saved plans.
+
+
+class StateError(ReconcilerError):
+    """The state document is unreadable, corrupted, or of an unknown format."""
+
+
+class StalePlanError(ReconcilerError):
+    """A saved plan no longer matches the state or inputs it was computed from."""
+
+    default_hint = "run `reconciler plan` again and apply the new plan"
+
+
+class ConflictError(StateError):
+    """The state changed underneath a writer (etag, serial or lineage mismatch)."""
+
+    default_hint = "another run changed the state; plan again from the new state"
+
+
+class LockError(ReconcilerError):
+    """The state lock could not be taken or released."""
+
+
+class LockHeldError(LockError):
+    """Another run holds the state lock; the detail names the holder."""
+
+
+# Drivers: storage backends and targets.
+
+
+class BackendError(ReconcilerError):
+    """The state storage failed (file system, S3)."""
+
+
+class TargetError(ReconcilerError):
+    """The target (directory, cluster) refused or failed a change."""
+
+
+class ApplyError(ReconcilerError):
+    """Some changes failed during apply; the others were applied and recorded."""

@@ -1,0 +1,52 @@
+"""Saved plan files: write a plan for review, read it back for `apply PLANFILE`.
+
+A plan file is the plan's JSON form (`schemas/plan.schema.json`). Reading one checks
+its shape and format version; whether it is still fresh against the state is the
+engine's check, done under the lock at apply time.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import orjson
+
+from reconciler import errors, schema
+from reconciler.plan import FORMAT_VERSION, Plan
+
+
+def save(plan: Plan, path: str | os.PathLike[str]) -> None:
+    """Write atomically, so a reader never sees half a plan."""
+    target = Path(path)
+    data = orjson.dumps(plan.to_dict(), option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, target)
+    except OSError as exc:
+        raise errors.PlanFileError(f"cannot write plan: {exc.strerror}", source=str(path)) from exc
+
+
+def load(path: str | os.PathLike[str]) -> Plan:
+    source = os.fspath(path)
+    try:
+        data = orjson.loads(Path(source).read_bytes())
+    except OSError as exc:
+        raise errors.PlanFileError(f"cannot read plan: {exc.strerror}", source=source) from exc
+    except orjson.JSONDecodeError as exc:
+        raise errors.PlanFileError(
+            f"not a plan file: invalid JSON ({exc})", source=source,
+            hint="save plans with `reconciler plan --out FILE`",
+        ) from exc
+    if isinstance(data, dict) and isinstance(data.get("format_version"), int):
+        if data["format_version"] > FORMAT_VERSION:
+            raise errors.PlanFileError(
+                f"plan format {data['format_version']} is newer than this tool understands",
+                source=source, hint="apply it with the version of the tool that made it",
+            )
+    schema.validate(data, "plan.schema.json", source=source, error=errors.PlanFileError)
+    return Plan.from_dict(data)

@@ -1,0 +1,51 @@
+"""The dir target: one YAML manifest per object under a directory, written atomically.
+
+The layout mirrors addresses (`<root>/workspaces/global/runtimes/h2o3-mojo.yaml`), so the
+tree is easy to review and works as a GitOps render target for Argo CD or Flux. Each
+file is written to a temporary name and renamed into place: a reader never sees half a
+manifest, and a crash leaves either the old or the new file.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from reconciler import errors, yamlio
+
+
+class DirTarget:
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root)
+        self.name = f"dir:{self.root}"
+
+    def path_of(self, address: str) -> Path:
+        return self.root / f"{address}.yaml"
+
+    def put(self, address: str, manifest: Mapping[str, Any]) -> None:
+        path = self.path_of(address)
+        text = yamlio.dump_yaml(dict(manifest))
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                    handle.write(text)
+                os.replace(tmp, path)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        except OSError as exc:
+            raise errors.TargetError(
+                f"cannot write {path}: {exc.strerror}", hint="check the target directory"
+            ) from exc
+
+    def delete(self, address: str) -> None:
+        path = self.path_of(address)
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as exc:
+            raise errors.TargetError(f"cannot remove {path}: {exc.strerror}") from exc

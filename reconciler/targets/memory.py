@@ -1,0 +1,23 @@
+"""An in-memory target: manifests in a dict, for tests of code built on the engine or SDK."""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+
+class MemoryTarget:
+    def __init__(self, name: str = "memory://") -> None:
+        self.name = name
+        self.objects: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+
+    def put(self, address: str, manifest: Mapping[str, Any]) -> None:
+        with self._lock:
+            self.objects[address] = copy.deepcopy(dict(manifest))
+
+    def delete(self, address: str) -> None:
+        with self._lock:
+            self.objects.pop(address, None)

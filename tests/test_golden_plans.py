@@ -1,0 +1,69 @@
+"""Golden plan cases: inputs in, expected plan out.
+
+Each directory under tests/golden/ is one case:
+- `prior/values.yaml`, `prior/overrides.yaml` (optional): applied first, to build the
+  prior state;
+- `values.yaml`, `overrides.yaml` (optional): the inputs of the plan under test;
+- `expected.txt`: the plan as `reconciler plan` prints it (no colour), or
+  `expected-error.txt`: the error it must fail with.
+
+Set UPDATE_GOLDEN=1 to rewrite the expectations after a deliberate change; review the diff.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from reconciler import engine, errors, render
+from reconciler.backends.memory import MemoryBackend
+from reconciler.overrides import load_overrides
+from reconciler.targets.memory import MemoryTarget
+from reconciler.values import load_values
+
+GOLDEN = Path(__file__).parent / "golden"
+CASES = sorted(p.name for p in GOLDEN.iterdir() if p.is_dir())
+
+
+def inputs_in(directory: Path) -> engine.Inputs | None:
+    values = directory / "values.yaml"
+    overrides = directory / "overrides.yaml"
+    if not values.exists() and not overrides.exists():
+        return None
+    return engine.Inputs(
+        values=load_values([values]) if values.exists() else None,
+        overrides=load_overrides(overrides) if overrides.exists() else None,
+    )
+
+
+def outcome(case: Path) -> tuple[str, str]:
+    backend, target = MemoryBackend(), MemoryTarget()
+    prior = inputs_in(case / "prior")
+    if prior is not None:
+        assert engine.apply(backend, target, inputs=prior).ok
+    cwd = os.getcwd()
+    os.chdir(case)  # errors name files relative to the case, as a user running there sees them
+    try:
+        inputs = inputs_in(Path("."))
+        assert inputs is not None, f"{case.name} has no inputs"
+        plan = engine.plan(backend, inputs)
+    except errors.ReconcilerError as exc:
+        return "expected-error.txt", render.error_text(exc)
+    finally:
+        os.chdir(cwd)
+    return "expected.txt", render.plan_text(plan)
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_golden_plan(name: str) -> None:
+    case = GOLDEN / name
+    kind, actual = outcome(case)
+    expected_file = case / kind
+    if os.environ.get("UPDATE_GOLDEN"):
+        for stale in ("expected.txt", "expected-error.txt"):
+            (case / stale).unlink(missing_ok=True)
+        expected_file.write_text(actual)
+    assert expected_file.exists(), f"{name}: got {kind}:\n{actual}"
+    assert actual == expected_file.read_text()
