@@ -23,6 +23,7 @@ from reconciler.model import (
     DEFAULT_READINESS_PROBE_PATH,
     DEFAULT_SCORING_ENDPOINT,
     GLOBAL_WORKSPACE,
+    Address,
     Intent,
     Kind,
     Resource,
@@ -169,3 +170,14 @@ def platform_catalog(values: Values) -> dict[str, Resource]:
             platform=platform_intent(runtime),
         )
     return out
+
+
+def locate(values: Values, address: str) -> str:
+    """`file:path` of the values entry declaring a bootstrap-managed address, for errors."""
+    parsed = Address.parse(address)
+    if parsed.kind is Kind.RUNTIME:
+        path: Path = ("runtimes", parsed.id)
+    else:
+        path = ("runtimeImages", parsed.id) + (("versions",) if parsed.version else ())
+    full = COMPOSITION_PATH + path
+    return f"{values.origin(full)}:{dotted(full)}"

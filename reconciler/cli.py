@@ -60,29 +60,44 @@ def _parser() -> argparse.ArgumentParser:
 
     inputs = argparse.ArgumentParser(add_help=False)
     inputs.add_argument(
-        "-f", "--values", action="append", default=[], metavar="FILE",
+        "-f",
+        "--values",
+        action="append",
+        default=[],
+        metavar="FILE",
         help="Helm values file; repeat to merge (later files win)",
     )
     inputs.add_argument(
-        "--set", action="append", default=[], metavar="PATH=VALUE",
+        "--set",
+        action="append",
+        default=[],
+        metavar="PATH=VALUE",
         help="set a value as Helm's --set does (repeatable)",
     )
     inputs.add_argument(
-        "--set-string", action="append", default=[], metavar="PATH=VALUE",
+        "--set-string",
+        action="append",
+        default=[],
+        metavar="PATH=VALUE",
         help="set a string value as Helm's --set-string does (repeatable)",
     )
     inputs.add_argument("--overrides", metavar="FILE", help="overrides file (user intents)")
 
     output = argparse.ArgumentParser(add_help=False)
     output.add_argument(
-        "--format", choices=("human", "json", "markdown"), default="human",
+        "--format",
+        choices=("human", "json", "markdown"),
+        default="human",
         help="output format (default human)",
     )
     output.add_argument("--json", action="store_true", help="same as --format json")
 
     locking = argparse.ArgumentParser(add_help=False)
     locking.add_argument(
-        "--lock-timeout", type=duration, default=0.0, metavar="DURATION",
+        "--lock-timeout",
+        type=duration,
+        default=0.0,
+        metavar="DURATION",
         help="wait this long for the state lock (e.g. 30s, 2m); default: fail at once",
     )
 
@@ -91,7 +106,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     plan.add_argument("--out", metavar="FILE", help="save the plan for `reconciler apply FILE`")
     plan.add_argument(
-        "--detailed-exitcode", action="store_true",
+        "--detailed-exitcode",
+        action="store_true",
         help="exit 0 with no changes, 2 with changes, 1 on error",
     )
 
@@ -103,7 +119,10 @@ def _parser() -> argparse.ArgumentParser:
         "--auto-approve", action="store_true", help="apply without asking for confirmation"
     )
     apply.add_argument(
-        "--parallelism", type=int, default=10, metavar="N",
+        "--parallelism",
+        type=int,
+        default=10,
+        metavar="N",
         help="changes carried out at once (default 10)",
     )
 
@@ -187,7 +206,9 @@ def _cmd_plan(args: argparse.Namespace, colour: bool) -> int:
         planfile.save(the_plan, args.out)
     _print_plan(the_plan, _fmt(args), colour)
     if args.out and _fmt(args) == "human":
-        sys.stdout.write(f"Saved the plan to {args.out}: apply it with `reconciler apply {args.out}`.\n")
+        sys.stdout.write(
+            f"Saved the plan to {args.out}; apply it with: reconciler apply {args.out}\n"
+        )
     return 2 if args.detailed_exitcode and the_plan.has_changes else 0
 
 
@@ -244,8 +265,11 @@ def _cmd_apply(args: argparse.Namespace, colour: bool) -> int:
     out = sys.stdout if fmt == "human" else sys.stderr
     out.write(
         render.apply_text(
-            len(result.applied), result.failed, result.skipped,
-            serial=serial, interrupted=result.interrupted,
+            len(result.applied),
+            result.failed,
+            result.skipped,
+            serial=serial,
+            interrupted=result.interrupted,
         )
     )
     return 0 if result.ok else 1
@@ -272,16 +296,12 @@ def _cmd_show(args: argparse.Namespace, colour: bool) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace, colour: bool) -> int:
-    from reconciler import bootstrap, engine
+    from reconciler import engine
     from reconciler.backends import open_backend
-    from reconciler.desired import build_desired
 
-    inputs = _inputs(args)
-    platform = bootstrap.platform_catalog(inputs.values) if inputs.values else None
-    if inputs.overrides is not None:
-        # Overrides refer to existing resources: check them against the current state.
-        prior, _ = engine.read_state(open_backend(args.state))
-        build_desired(prior.by_address if prior else {}, platform=platform, overrides=inputs.overrides)
+    # Planning checks everything a plan would, against the current state (overrides name
+    # existing resources); validating is planning without showing the plan.
+    engine.plan(open_backend(args.state), _inputs(args))
     checked = [*args.values, *(["--set"] if args.set or args.set_string else [])]
     checked += [args.overrides] if args.overrides else []
     sys.stdout.write(f"Valid: {', '.join(checked) or 'nothing given'}.\n")

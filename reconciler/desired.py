@@ -16,7 +16,7 @@ Pure: mappings in, a mapping out. Diffing it against the prior state is plan.py'
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from reconciler import ceiling, errors
 from reconciler.model import (
@@ -39,11 +39,15 @@ def build_desired(
     *,
     platform: Mapping[str, Resource] | None,
     overrides: Overrides | None = None,
+    locate: Callable[[str], str] = str,
 ) -> dict[str, Resource]:
-    """The catalog that applying both sources to `prior` should produce (see module doc)."""
+    """The catalog that applying both sources to `prior` should produce (see module doc).
+
+    `locate` names where the platform source declares an address (`file:path`), for errors.
+    """
     desired = dict(prior)
     if platform is not None:
-        _apply_platform(desired, prior, platform)
+        _apply_platform(desired, prior, platform, locate)
     if overrides is not None:
         _apply_overrides(desired, overrides)
     _check_references(desired)
@@ -54,6 +58,7 @@ def _apply_platform(
     desired: dict[str, Resource],
     prior: Mapping[str, Resource],
     platform: Mapping[str, Resource],
+    locate: Callable[[str], str],
 ) -> None:
     for address, wanted in platform.items():
         old = prior.get(address)
@@ -61,7 +66,8 @@ def _apply_platform(
             desired[address] = wanted
         elif not old.managed_by_bootstrap:
             raise errors.PlanError(
-                f"{address} is declared in Helm values but is an API-managed resource",
+                f"{locate(address)}: {address} is declared in Helm values but is an API-managed "
+                "resource",
                 detail="a values entry may not take over a resource created through the SDK "
                 "or an overrides file",
                 hint="rename the entry in values, or delete the API-managed resource first",
@@ -77,11 +83,10 @@ def _apply_overrides(desired: dict[str, Resource], overrides: Overrides) -> None
     for item in overrides.resources:
         old = desired.get(item.address)
         if old is not None and old.managed_by_bootstrap:
-            raise overrides.error(
-                f"{item.address} is bootstrap-managed and cannot be updated from an overrides file",
-                item.path,
-                hint="edit the Helm values.yaml and redeploy; overrides may only change its "
-                "state (stateChanges)",
+            raise errors.ManagedByBootstrapError(
+                f"{overrides.where(item.path)}{item.address} is bootstrap-managed: only Helm "
+                "values can update it",
+                detail="through the SDK or an overrides file, only its state can change",
             )
         spec = item.spec
         if item.kind is Kind.RUNTIME:
@@ -99,6 +104,7 @@ def _apply_overrides(desired: dict[str, Resource], overrides: Overrides) -> None
                     "spec": spec,
                     "managed_by_bootstrap": False,
                     "user": user,
+                    "uid": item.uid,
                 }
             )
         elif old.spec != spec or old.user != user:
@@ -107,8 +113,9 @@ def _apply_overrides(desired: dict[str, Resource], overrides: Overrides) -> None
     for request in overrides.state_requests:
         resource = desired.get(request.address)
         if resource is None:
-            raise overrides.error(
-                f"{request.address} does not exist", request.path, hint="check the address"
+            raise errors.NotFoundError(
+                f"{overrides.where(request.path)}{request.address} does not exist",
+                hint="check the address: `reconciler state list` shows what exists",
             )
         try:
             user = ceiling.request_user_state(
@@ -116,7 +123,7 @@ def _apply_overrides(desired: dict[str, Resource], overrides: Overrides) -> None
             )
         except errors.CeilingError as exc:
             raise errors.CeilingError(
-                f"{overrides.source}:{request.path}: {exc.summary}",
+                f"{overrides.where(request.path)}{exc.summary}",
                 detail=exc.detail,
                 hint=exc.hint,
             ) from None
@@ -129,7 +136,7 @@ def _apply_overrides(desired: dict[str, Resource], overrides: Overrides) -> None
             continue  # already gone: deleting is idempotent, so re-running the file converges
         if resource.managed_by_bootstrap:
             raise errors.ManagedByBootstrapError(
-                f"{overrides.source}:{delete.path}: {delete.address} is bootstrap-managed and "
+                f"{overrides.where(delete.path)}{delete.address} is bootstrap-managed and "
                 "cannot be deleted",
                 hint="remove it from the Helm values.yaml and redeploy; it will be DISABLED",
             )

@@ -12,6 +12,7 @@ even a writer that lost its lock cannot overwrite a newer state.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import threading
 import time
@@ -23,7 +24,7 @@ from dataclasses import dataclass, field
 from reconciler import __version__, bootstrap, ceiling, errors, manifests, state
 from reconciler.backends import Backend, Blob, utc_now
 from reconciler.desired import build_desired
-from reconciler.model import Kind, Resource, image_of
+from reconciler.model import GLOBAL_WORKSPACE, Kind, Resource, check_id, image_of
 from reconciler.overrides import Overrides
 from reconciler.plan import Action, Change, Plan, compute_plan
 from reconciler.targets import Target
@@ -80,8 +81,14 @@ def read_state(backend: Backend) -> tuple[state.StateDocument | None, Blob | Non
 def plan_from(prior: state.StateDocument | None, inputs: Inputs) -> Plan:
     """The plan from a prior state (None: no state yet) and the inputs. Pure."""
     resources = prior.by_address if prior else {}
-    platform = bootstrap.platform_catalog(inputs.values) if inputs.values is not None else None
-    desired = build_desired(resources, platform=platform, overrides=inputs.overrides)
+    values = inputs.values
+    platform = bootstrap.platform_catalog(values) if values is not None else None
+    desired = build_desired(
+        resources,
+        platform=platform,
+        overrides=inputs.overrides,
+        locate=lambda address: bootstrap.locate(values, address) if values else address,
+    )
     return compute_plan(
         resources,
         desired,
@@ -107,7 +114,7 @@ def check_fresh(saved: Plan, prior: state.StateDocument | None) -> None:
             "saved plan is stale: it was made by another version of the tool",
             detail=f"plan made by {saved.tool_version}, this is {TOOL_VERSION}",
         )
-    if saved.prior_lineage != lineage:
+    if saved.prior_lineage is not None and saved.prior_lineage != lineage:
         raise errors.StalePlanError(
             "saved plan is stale: it was made from a different state",
             detail=f"plan lineage {saved.prior_lineage}, state lineage {lineage}",
@@ -117,6 +124,28 @@ def check_fresh(saved: Plan, prior: state.StateDocument | None) -> None:
             "saved plan is stale: the state changed since it was made",
             detail=f"plan made at serial {saved.prior_serial}, state is now at serial {serial}",
         )
+
+
+def create_workspace(backend: Backend, name: str, *, lock_timeout: float = 0.0) -> None:
+    """Record a workspace in state; an existing one is an error."""
+    check_id(name, what="a workspace")
+    lock = backend.lock(operation="create workspace", timeout=lock_timeout)
+    try:
+        prior, blob = read_state(backend)
+        document = prior or state.empty(TOOL_VERSION)
+        if name == GLOBAL_WORKSPACE or name in document.workspaces:
+            raise errors.ConflictError(
+                f"workspace {name} already exists", hint=f"use client.workspaces.get({name!r})"
+            )
+        new = state.successor(
+            document,
+            document.by_address,
+            tool_version=TOOL_VERSION,
+            workspaces=(*document.workspaces, name),
+        )
+        backend.write(state.encode(new), if_match=blob.etag if blob else None)
+    finally:
+        backend.unlock(lock.id)
 
 
 # Applying -------------------------------------------------------------------------------
@@ -203,7 +232,7 @@ def _execute(
                 else:
                     runnable.append(change)
             now = utc_now()
-            outcomes = pool.map(lambda c: _run(c, target, now), runnable)
+            outcomes = pool.map(functools.partial(_run, target=target, now=now), runnable)
             for change, outcome in zip(runnable, outcomes, strict=True):
                 if isinstance(outcome, errors.ReconcilerError):
                     result.failed.append((change, outcome))
@@ -251,7 +280,7 @@ def _dependencies(change: Change) -> set[str]:
     return set()
 
 
-def _run(change: Change, target: Target, now: str) -> Resource | None | errors.ReconcilerError:
+def _run(change: Change, *, target: Target, now: str) -> Resource | errors.ReconcilerError | None:
     """Carry out one change on the target; the resource to record, or None when deleted."""
     try:
         if change.action is Action.DELETE:

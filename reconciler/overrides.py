@@ -64,6 +64,7 @@ class ApiResource:
     spec: dict[str, Any]
     user: Intent | None
     path: str
+    uid: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,8 +83,28 @@ class Overrides:
     deletes: tuple[Delete, ...]
     digest: str
 
-    def error(self, summary: str, path: str, hint: str = "") -> errors.OverridesError:
-        return errors.OverridesError(summary, source=self.source, path=path, hint=hint)
+    @classmethod
+    def of(
+        cls,
+        *,
+        source: str,
+        state_requests: tuple[StateRequest, ...] = (),
+        resources: tuple[ApiResource, ...] = (),
+        deletes: tuple[Delete, ...] = (),
+    ) -> Overrides:
+        """Requests made in code (the SDK's calls), with a digest of their content."""
+        content = repr((state_requests, resources, deletes)).encode()
+        return cls(
+            source=source,
+            state_requests=state_requests,
+            resources=resources,
+            deletes=deletes,
+            digest=hashlib.sha256(content).hexdigest(),
+        )
+
+    def where(self, path: str) -> str:
+        """`file:path: ` prefixing an error about a request read from a file, else nothing."""
+        return f"{self.source}:{path}: " if path else ""
 
 
 def load_overrides(path: str | os.PathLike[str]) -> Overrides:

@@ -213,7 +213,7 @@ def _change(before: Resource, after: Resource) -> Change:
     old = ceiling.effective(before.platform, before.user)
     new = ceiling.effective(after.platform, after.user)
     move = None
-    if old.state != new.state or (old.reason != new.reason and new.state != State.ACTIVE):
+    if old.state != new.state:
         move = StateMove(old.state, new.state, new.source, new.reason)
     hold = None
     held_by = ceiling.held_by(after.platform, after.user)
@@ -226,6 +226,9 @@ def _change(before: Resource, after: Resource) -> Change:
         return Change(
             after.address, after.kind, Action.REPLACE, before, after, fields, move, hold, reason
         )
+    if old.reason != new.reason and not move and not hold:
+        # Same state, new explanation: worth showing, since the target's object changes.
+        fields = (*fields, FieldChange("state_reason", old.reason, new.reason))
     action = Action.UPDATE if fields or move or not hold else Action.HOLD
     return Change(after.address, after.kind, action, before, after, fields, move, hold)
 

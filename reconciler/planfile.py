@@ -39,14 +39,16 @@ def load(path: str | os.PathLike[str]) -> Plan:
         raise errors.PlanFileError(f"cannot read plan: {exc.strerror}", source=source) from exc
     except orjson.JSONDecodeError as exc:
         raise errors.PlanFileError(
-            f"not a plan file: invalid JSON ({exc})", source=source,
+            f"not a plan file: invalid JSON ({exc})",
+            source=source,
             hint="save plans with `reconciler plan --out FILE`",
         ) from exc
-    if isinstance(data, dict) and isinstance(data.get("format_version"), int):
-        if data["format_version"] > FORMAT_VERSION:
-            raise errors.PlanFileError(
-                f"plan format {data['format_version']} is newer than this tool understands",
-                source=source, hint="apply it with the version of the tool that made it",
-            )
+    version = data.get("format_version") if isinstance(data, dict) else None
+    if isinstance(version, int) and version > FORMAT_VERSION:
+        raise errors.PlanFileError(
+            f"plan format {version} is newer than this tool understands",
+            source=source,
+            hint="apply it with the version of the tool that made it",
+        )
     schema.validate(data, "plan.schema.json", source=source, error=errors.PlanFileError)
     return Plan.from_dict(data)

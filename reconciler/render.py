@@ -135,8 +135,14 @@ def plan_markdown(plan: Plan) -> str:
     return "\n".join(out) + "\n"
 
 
-def apply_text(applied: int, failed: list[tuple[Change, errors.ReconcilerError]],
-               skipped: list[Change], *, serial: int | None, interrupted: bool) -> str:
+def apply_text(
+    applied: int,
+    failed: list[tuple[Change, errors.ReconcilerError]],
+    skipped: list[Change],
+    *,
+    serial: int | None,
+    interrupted: bool,
+) -> str:
     lines = [f"  x {change.address}: {error.summary}" for change, error in failed]
     lines += [f"  - {change.address}: skipped (depends on a failed change)" for change in skipped]
     outcome = "Apply complete" if not failed and not skipped and not interrupted else "Apply failed"

@@ -39,6 +39,7 @@ class StateDocument(BaseModel):
     tool_version: str
     serial: int = pydantic.Field(ge=0)
     lineage: str
+    workspaces: tuple[str, ...] = ()
     resources: tuple[Resource, ...] = ()
 
     @cached_property
@@ -52,13 +53,21 @@ def empty(tool_version: str) -> StateDocument:
 
 
 def successor(
-    prior: StateDocument, resources: Mapping[str, Resource], *, tool_version: str
+    prior: StateDocument,
+    resources: Mapping[str, Resource],
+    *,
+    tool_version: str,
+    workspaces: tuple[str, ...] | None = None,
 ) -> StateDocument:
-    """The next state: same lineage, serial + 1, resources sorted by address."""
+    """The next state: same lineage, serial + 1, resources sorted by address.
+
+    `workspaces` are the workspaces created explicitly (SDK); None keeps the prior's.
+    """
     return StateDocument(
         tool_version=tool_version,
         serial=prior.serial + 1,
         lineage=prior.lineage,
+        workspaces=tuple(sorted(prior.workspaces if workspaces is None else workspaces)),
         resources=tuple(resources[a] for a in sorted(resources)),
     )
 

@@ -1,0 +1,234 @@
+"""Bad input gives one clear error naming file and path, exit 1, and changes nothing.
+
+Each case starts from the examples applied once (a real state and target), runs one bad
+command, and checks the exit code, the message, and that state and target are
+byte-for-byte as they were.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.runner import EXAMPLES, reconciler, snapshot
+
+GOOD = ["-f", "values.yaml", "--overrides", "overrides.yaml"]
+
+
+@pytest.fixture(scope="module")
+def applied(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("applied")
+    shutil.copy(EXAMPLES / "values.yaml", root / "values.yaml")
+    shutil.copy(EXAMPLES / "overrides.yaml", root / "overrides.yaml")
+    run = reconciler("apply", *GOOD, "--auto-approve", cwd=root)
+    assert run.code == 0, run.err
+    return root
+
+
+@pytest.fixture
+def workdir(applied: Path, tmp_path: Path) -> Path:
+    work = tmp_path / "work"
+    shutil.copytree(applied, work)
+    return work
+
+
+def write(name: str, text: str) -> Callable[[Path], list[str]]:
+    def arrange(root: Path) -> list[str]:
+        (root / name).write_text(text)
+        return []
+
+    return arrange
+
+
+def edit_values(change: Callable[[str], str]) -> Callable[[Path], list[str]]:
+    def arrange(root: Path) -> list[str]:
+        path = root / "values.yaml"
+        path.write_text(change(path.read_text()))
+        return []
+
+    return arrange
+
+
+def corrupt_state(root: Path) -> list[str]:
+    path = root / "state/reconciler.state.json"
+    path.write_bytes(path.read_bytes()[:-40])
+    return []
+
+
+def wrong_state_type(root: Path) -> list[str]:
+    path = root / "state/reconciler.state.json"
+    doc = json.loads(path.read_text())
+    doc["serial"] = "one"
+    path.write_text(json.dumps(doc))
+    return []
+
+
+def newer_state(root: Path) -> list[str]:
+    path = root / "state/reconciler.state.json"
+    doc = json.loads(path.read_text())
+    doc["version"] = 99
+    path.write_text(json.dumps(doc))
+    return []
+
+
+def held_lock(root: Path) -> list[str]:
+    lock = root / "state/reconciler.state.json.lock"
+    lock.write_text(
+        json.dumps(
+            {
+                "id": "6f1c-held",
+                "who": "ci-runner",
+                "host": "build-7",
+                "pid": 1,
+                "operation": "apply",
+                "created": "2026-11-22T10:00:00Z",
+                "heartbeat": "2026-11-22T10:00:00Z",
+            }
+        )
+    )
+    return []
+
+
+def stale_plan(root: Path) -> list[str]:
+    planned = reconciler("plan", "-f", "values.yaml", "--out", "old.plan", cwd=root)
+    assert planned.code == 0
+    path = root / "state/reconciler.state.json"
+    doc = json.loads(path.read_text())
+    doc["serial"] += 1  # as if another apply had happened since
+    path.write_text(json.dumps(doc))
+    return []
+
+
+CASES = {
+    "malformed yaml": (
+        write("bad.yaml", "config:\n  deployer: [unclosed\n"),
+        ["apply", "-f", "bad.yaml", "--auto-approve"],
+        ["bad.yaml", "line 3", "flow sequence"],
+    ),
+    "wrong type": (
+        edit_values(lambda t: t.replace("dataVolumeReadOnly: true", "dataVolumeReadOnly: 3", 1)),
+        ["apply", *GOOD, "--auto-approve"],
+        ["values.yaml", "config.deployer.composition.runtimes.h2o3-mojo.dataVolumeReadOnly"],
+    ),
+    "unknown key": (
+        edit_values(
+            lambda t: t.replace("modelType: h2o3_mojo", "modelType: h2o3_mojo\n          gpu: 1", 1)
+        ),
+        ["apply", *GOOD, "--auto-approve"],
+        ["values.yaml", "gpu"],
+    ),
+    "invalid id": (
+        edit_values(lambda t: t.replace("h2o3-mojo:", "H2O3_Mojo:", 1)),
+        ["apply", *GOOD, "--auto-approve"],
+        ["values.yaml", "H2O3_Mojo"],
+    ),
+    "unknown runtime image": (
+        edit_values(
+            lambda t: t.replace("runtimeImage: h2oai-python-scorer", "runtimeImage: nope", 1)
+        ),
+        ["apply", *GOOD, "--auto-approve"],
+        ["values.yaml", "runtimes.python-pipeline.runtimeImage", "nope"],
+    ),
+    "non-semver tag without version": (
+        edit_values(lambda t: t.replace('tag: "2.2.1"', 'tag: "nightly"', 1)),
+        ["apply", *GOOD, "--auto-approve"],
+        ["values.yaml", "nightly", "version"],
+    ),
+    "bad set flag": (
+        lambda root: [],
+        [
+            "apply",
+            *GOOD,
+            "--set",
+            "config.deployer.composition.runtimes.h2o3-mojo.modelType",
+            "--auto-approve",
+        ],
+        ["--set"],
+    ),
+    "unknown overrides key": (
+        write("overrides.yaml", "stateChange: []\n"),
+        ["apply", *GOOD, "--auto-approve"],
+        ["overrides.yaml", "stateChange"],
+    ),
+    "refused ceiling move": (
+        write(
+            "overrides.yaml",
+            "stateChanges:\n  - resource: workspaces/global/runtimes/mlflow-py39\n"
+            "    action: enable\n",
+        ),
+        ["apply", *GOOD, "--auto-approve"],
+        ["overrides.yaml", "stateChanges[0]", "blocked by the platform ceiling", "DISABLED"],
+    ),
+    "missing values file": (
+        lambda root: [],
+        ["apply", "-f", "nope.yaml", "--auto-approve"],
+        ["nope.yaml"],
+    ),
+    "corrupted state": (
+        corrupt_state,
+        ["apply", *GOOD, "--auto-approve"],
+        ["state/reconciler.state.json", "not valid JSON"],
+    ),
+    "state of wrong type": (
+        wrong_state_type,
+        ["plan", *GOOD],
+        ["state/reconciler.state.json", "serial"],
+    ),
+    "newer state format": (
+        newer_state,
+        ["plan", *GOOD],
+        ["newer than this tool understands"],
+    ),
+    "corrupted plan file": (
+        write("broken.plan", '{"format_version": 1, "changes": ['),
+        ["apply", "broken.plan", "--auto-approve"],
+        ["broken.plan", "not a plan file"],
+    ),
+    "plan file of wrong shape": (
+        write("shape.plan", '{"format_version": 1, "changes": "all"}'),
+        ["apply", "shape.plan", "--auto-approve"],
+        ["shape.plan"],
+    ),
+    "stale plan": (
+        stale_plan,
+        ["apply", "old.plan", "--auto-approve"],
+        ["saved plan is stale"],
+    ),
+    "held lock": (
+        held_lock,
+        ["apply", *GOOD, "--auto-approve"],
+        ["ci-runner", "build-7", "6f1c-held", "force-unlock"],
+    ),
+    "apply without a terminal or --auto-approve": (
+        lambda root: [],
+        ["apply", *GOOD],
+        ["--auto-approve"],
+    ),
+    "unknown target": (
+        lambda root: [],
+        ["apply", *GOOD, "--auto-approve", "--target", "ftp:somewhere"],
+        ["ftp:somewhere"],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_bad_input_is_one_clear_error_and_changes_nothing(workdir: Path, name: str) -> None:
+    arrange, args, expected = CASES[name]
+    # Make the state differ from the inputs, so an apply that went ahead would write.
+    (workdir / "values.yaml").write_text(
+        (workdir / "values.yaml").read_text().replace("LOG_LEVEL: INFO}", "LOG_LEVEL: WARN}", 1)
+    )
+    arrange(workdir)
+    before = snapshot(workdir / "state")
+    run = reconciler(*args, cwd=workdir)
+    assert run.code == 1, f"{name}: exit {run.code}\n{run.out}\n{run.err}"
+    assert run.err.startswith("Error: "), run.err
+    assert "Traceback" not in run.err
+    for fragment in expected:
+        assert fragment in run.err, f"{name}: {fragment!r} missing from:\n{run.err}"
+    assert snapshot(workdir / "state") == before, f"{name}: state or target changed"
