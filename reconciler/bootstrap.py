@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from reconciler import errors
 from reconciler.model import (
@@ -96,19 +96,35 @@ def platform_intent(entry: Mapping[str, Any]) -> Intent:
     return _intent(entry.get("state", "ACTIVE"), entry.get("stateReason", ""))
 
 
-def _bootstrap_resource(**fields: Any) -> Resource:
-    # Values were checked against the schema already: skip a second validation of
-    # tens of thousands of resources (model_construct fills the remaining defaults).
-    return Resource.model_construct(managed_by_bootstrap=True, user=None, **fields)
+class Declared(NamedTuple):
+    """What values declare for one bootstrap-managed resource.
+
+    Deliberately not a `Resource`: a plan compares declarations with the prior state and
+    builds resources only for what changed, which keeps planning tens of thousands of
+    unchanged resources cheap.
+    """
+
+    kind: Kind
+    spec: dict[str, Any]
+    platform: Intent
+
+    def resource(self, address: str) -> Resource:
+        return Resource(
+            address=address,
+            kind=self.kind,
+            spec=self.spec,
+            managed_by_bootstrap=True,
+            platform=self.platform,
+        )
 
 
-def platform_catalog(values: Values) -> dict[str, Resource]:
+def platform_catalog(values: Values) -> dict[str, Declared]:
     """The bootstrap-managed resources the values declare, keyed by address."""
     composition: Mapping[str, Any] = values.data
     for key in COMPOSITION_PATH:
         composition = composition.get(key) or {}
     registry = composition.get("registry") or ""
-    out: dict[str, Resource] = {}
+    out: dict[str, Declared] = {}
 
     def fail(summary: str, path: Path, hint: str = "") -> errors.ValuesError:
         full = COMPOSITION_PATH + path
@@ -116,12 +132,7 @@ def platform_catalog(values: Values) -> dict[str, Resource]:
 
     for image_id, image in (composition.get("runtimeImages") or {}).items():
         address = image_address(GLOBAL_WORKSPACE, image_id)
-        out[address] = _bootstrap_resource(
-            address=address,
-            kind=Kind.IMAGE,
-            spec=image_spec(image),
-            platform=platform_intent(image),
-        )
+        out[address] = Declared(Kind.IMAGE, image_spec(image), platform_intent(image))
         seen: dict[str, int] = {}
         for index, entry in enumerate(image.get("versions") or ()):
             path = ("runtimeImages", image_id, "versions", index)
@@ -135,11 +146,8 @@ def platform_catalog(values: Values) -> dict[str, Resource]:
                 )
             seen[version] = index
             vaddr = version_address(GLOBAL_WORKSPACE, image_id, version)
-            out[vaddr] = _bootstrap_resource(
-                address=vaddr,
-                kind=Kind.VERSION,
-                spec=version_spec(entry, registry=registry),
-                platform=platform_intent(entry),
+            out[vaddr] = Declared(
+                Kind.VERSION, version_spec(entry, registry=registry), platform_intent(entry)
             )
 
     for runtime_id, runtime in (composition.get("runtimes") or {}).items():
@@ -163,11 +171,8 @@ def platform_catalog(values: Values) -> dict[str, Resource]:
                     f"add the version under runtimeImages.{image_id}.versions or fix it",
                 )
         address = runtime_address(GLOBAL_WORKSPACE, runtime_id)
-        out[address] = _bootstrap_resource(
-            address=address,
-            kind=Kind.RUNTIME,
-            spec=runtime_spec(runtime, runtime_image=target),
-            platform=platform_intent(runtime),
+        out[address] = Declared(
+            Kind.RUNTIME, runtime_spec(runtime, runtime_image=target), platform_intent(runtime)
         )
     return out
 

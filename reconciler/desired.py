@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from reconciler import ceiling, errors
+from reconciler.bootstrap import Declared
 from reconciler.model import (
     GLOBAL_WORKSPACE,
     Address,
@@ -37,7 +38,7 @@ REMOVED = Intent(state=State.DISABLED, reason=ceiling.REMOVED_FROM_VALUES)
 def build_desired(
     prior: Mapping[str, Resource],
     *,
-    platform: Mapping[str, Resource] | None,
+    platform: Mapping[str, Declared] | None,
     overrides: Overrides | None = None,
     locate: Callable[[str], str] = str,
 ) -> dict[str, Resource]:
@@ -57,13 +58,13 @@ def build_desired(
 def _apply_platform(
     desired: dict[str, Resource],
     prior: Mapping[str, Resource],
-    platform: Mapping[str, Resource],
+    platform: Mapping[str, Declared],
     locate: Callable[[str], str],
 ) -> None:
     for address, wanted in platform.items():
         old = prior.get(address)
         if old is None:
-            desired[address] = wanted
+            desired[address] = wanted.resource(address)
         elif not old.managed_by_bootstrap:
             raise errors.PlanError(
                 f"{locate(address)}: {address} is declared in Helm values but is an API-managed "

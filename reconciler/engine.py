@@ -31,8 +31,12 @@ from reconciler.targets import Target
 from reconciler.values import Values
 
 TOOL_VERSION = __version__
-BATCH_SIZE = 1000  # persist at least this often during long applies...
-BATCH_SECONDS = 5.0  # ...or after this long, whichever comes first
+# A long apply persists state every PERSIST_EVERY changes or PERSIST_SECONDS, whichever
+# comes first: often enough that a crash loses little, rarely enough that rewriting a
+# large state document does not dominate the apply.
+PERSIST_EVERY = 5000
+PERSIST_SECONDS = 10.0
+CHUNK = 500  # changes handed to the worker pool at once (and checked for a stop request)
 DEFAULT_PARALLELISM = 10
 
 
@@ -245,7 +249,7 @@ def _execute(
                 result.applied.append(change)
                 pending += 1
             if pending and (
-                pending >= BATCH_SIZE or time.monotonic() - last_persist >= BATCH_SECONDS
+                pending >= PERSIST_EVERY or time.monotonic() - last_persist >= PERSIST_SECONDS
             ):
                 persist()
         if pending:
@@ -253,12 +257,12 @@ def _execute(
 
 
 def _batches(changes: Sequence[Change]) -> Iterator[list[Change]]:
-    """Runs of changes that may execute in parallel: same phase and kind, ≤ BATCH_SIZE."""
+    """Runs of changes that may execute in parallel: same phase and kind, ≤ CHUNK."""
     batch: list[Change] = []
     key = None
     for change in changes:
         this = (change.action is Action.DELETE, change.kind)
-        if batch and (this != key or len(batch) >= BATCH_SIZE):
+        if batch and (this != key or len(batch) >= CHUNK):
             yield batch
             batch = []
         key = this

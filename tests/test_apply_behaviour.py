@@ -91,7 +91,8 @@ def test_second_apply_is_a_no_op() -> None:
 
 
 def test_long_applies_persist_in_batches(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(engine, "BATCH_SIZE", 5)
+    monkeypatch.setattr(engine, "CHUNK", 5)
+    monkeypatch.setattr(engine, "PERSIST_EVERY", 5)
     backend = MemoryBackend()
     result = engine.apply(backend, MemoryTarget(), inputs=engine.Inputs(values=VALUES))
     assert result.ok and result.state is not None
@@ -103,7 +104,7 @@ def test_long_applies_persist_in_batches(monkeypatch: pytest.MonkeyPatch) -> Non
 def test_a_stop_request_persists_what_was_done_and_reruns_converge(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(engine, "BATCH_SIZE", 5)
+    monkeypatch.setattr(engine, "CHUNK", 5)
     backend, stop = MemoryBackend(), threading.Event()
 
     class StopAfterFirstWrite(MemoryTarget):
