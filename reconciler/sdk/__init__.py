@@ -1,0 +1,30 @@
+"""The Python SDK: the API-managed source, shaped like the platform's documented client.
+
+    import reconciler
+
+    client = reconciler.Client(state="state/reconciler.state.json", target="dir:state/cluster")
+    workspace = client.workspaces.create("fraud-team")
+    image = workspace.runtimes.images.create(
+        name="My Custom Scorer", docker_image="docker.io/myorg/scorer:2.0.0"
+    )
+    runtime = workspace.runtimes.create(
+        name="My H2O-3 Runtime", runtime_image=image, model_type="h2o3"
+    )
+    runtime.deprecate(reason="Migrating to new runtime")
+
+Every mutating call is one locked transaction through the engine, with the same state
+backends and targets as the CLI: user intents are recorded in the state, so a later
+Helm values apply keeps every change the ceiling rule says it must keep. Objects read
+the current state on every property access. Errors are the `reconciler.errors` tree.
+
+Modules: client.py (Client, workspaces), images.py, runtimes.py, objects.py (shared
+behaviour), tables.py (what `list()` returns), session.py (state, target, transactions).
+"""
+
+from reconciler.sdk.client import Client, Workspace
+from reconciler.sdk.images import RuntimeImage
+from reconciler.sdk.runtimes import Runtime
+from reconciler.sdk.tables import Table
+from reconciler.sdk.versions import RuntimeImageVersion
+
+__all__ = ["Client", "Runtime", "RuntimeImage", "RuntimeImageVersion", "Table", "Workspace"]

@@ -1,0 +1,343 @@
+"""Runtimes, as the SDK shows them: a runtime image bound to a model type.
+
+`workspace.runtimes` creates API-managed runtimes and lists what the workspace sees (its
+own, then the bootstrap-managed ones of `global`); `client.runtimes` lists every
+workspace's. `model_type` and `runtime_image` are fixed at creation: `update()` refuses
+them (delete and recreate instead), and refuses bootstrap-managed runtimes altogether.
+
+Owns the requests these calls make and the checks of their arguments; the ceiling rule
+and reference checks run in desired.py, inside the engine.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, ClassVar
+
+import pydantic
+
+from reconciler import errors
+from reconciler.model import (
+    GLOBAL_WORKSPACE,
+    Address,
+    Kind,
+    Resource,
+    RuntimeSpec,
+    State,
+    image_address,
+    normalize_version,
+    runtime_address,
+)
+from reconciler.overrides import ApiResource, Delete, Overrides
+from reconciler.sdk.images import AllRuntimeImages, RuntimeImage, RuntimeImages
+from reconciler.sdk.objects import (
+    CatalogObject,
+    Collection,
+    check_id_free,
+    check_uid,
+    check_workspace_writable,
+    id_from_name,
+    sdk_requests,
+    visible,
+)
+from reconciler.sdk.session import Session, Snapshot
+from reconciler.sdk.versions import RuntimeImageVersion
+
+# SDK argument → spec field, where the names differ from the spec's.
+SPEC_FIELDS = {
+    "name": "display_name",
+    "read_only_data_volume": "data_volume_read_only",
+}
+
+
+class Runtime(CatalogObject):
+    """A deployable configuration: a runtime image (or pinned version) for a model type."""
+
+    KIND = Kind.RUNTIME
+    FIELDS = (
+        "uid",
+        "id",
+        "name",
+        "description",
+        "model_type",
+        "runtime_image",
+        "environment_variables",
+        "read_only_data_volume",
+        "volumes",
+        "security_context",
+        "selector",
+        "scoring_endpoint",
+        "state",
+        "state_reason",
+        "state_updated_time",
+        "created_time",
+        "last_modified_time",
+        "managed_by_bootstrap",
+        "workspace",
+        "address",
+    )
+
+    @property
+    def id(self) -> str:
+        return self._address.rsplit("/", 1)[1]
+
+    @property
+    def name(self) -> str:
+        """The display name (the id when the values give none)."""
+        return self._resource.spec.get("display_name") or self.id
+
+    @property
+    def description(self) -> str:
+        return self._resource.spec.get("description", "")
+
+    @property
+    def model_type(self) -> str:
+        return self._resource.spec["model_type"]
+
+    @property
+    def runtime_image(self) -> RuntimeImage | RuntimeImageVersion:
+        """The image (its latest available version is used) or the pinned version."""
+        target = self._resource.spec["runtime_image"]
+        if "/versions/" in target:
+            return RuntimeImageVersion(self._session, target)
+        return RuntimeImage(self._session, target)
+
+    @property
+    def environment_variables(self) -> dict[str, str]:
+        return dict(self._resource.spec.get("environment_variables", {}))
+
+    @property
+    def read_only_data_volume(self) -> bool:
+        return self._resource.spec.get("data_volume_read_only", False)
+
+    @property
+    def volumes(self) -> list[dict[str, Any]]:
+        return [dict(volume) for volume in self._resource.spec.get("volumes", [])]
+
+    @property
+    def security_context(self) -> dict[str, Any]:
+        return dict(self._resource.spec.get("security_context", {}))
+
+    @property
+    def selector(self) -> dict[str, Any]:
+        return dict(self._resource.spec.get("selector", {}))
+
+    @property
+    def scoring_endpoint(self) -> str:
+        """The scoring API endpoint version (`v1`)."""
+        return self._resource.spec["scoring_endpoint"]
+
+    def update(
+        self,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        environment_variables: dict[str, str] | None = None,
+        read_only_data_volume: bool | None = None,
+        volumes: list[dict[str, Any]] | None = None,
+        security_context: dict[str, Any] | None = None,
+        selector: dict[str, Any] | None = None,
+        model_type: str | None = None,
+        runtime_image: object = None,
+    ) -> None:
+        """Change the given fields of an API-managed runtime; the others stay.
+
+        `model_type` and `runtime_image` are accepted only to refuse them clearly.
+        """
+        for field, value in (("model_type", model_type), ("runtime_image", runtime_image)):
+            if value is not None:
+                raise errors.ImmutableFieldError(
+                    f"{field} of runtime {self._address} cannot change after creation",
+                    detail="a runtime's model_type and runtime_image are fixed when it is created",
+                    hint="delete and recreate the runtime with the new value: runtime.delete(), "
+                    "then workspace.runtimes.create(...)",
+                )
+        given = {
+            "name": name,
+            "description": description,
+            "environment_variables": environment_variables,
+            "read_only_data_volume": read_only_data_volume,
+            "volumes": volumes,
+            "security_context": security_context,
+            "selector": selector,
+        }
+        changes = {SPEC_FIELDS.get(k, k): v for k, v in given.items() if v is not None}
+        if name is not None and (not isinstance(name, str) or not name.strip()):
+            raise errors.InputError(f"a runtime needs a non-empty name, not {name!r}")
+
+        def build(snapshot: Snapshot) -> Overrides | None:
+            resource = self._api_managed(snapshot, doing="update")
+            spec = runtime_spec({**resource.spec, **changes}, address=self._address)
+            if spec == resource.spec:
+                return None
+            item = ApiResource(
+                address=self._address,
+                kind=Kind.RUNTIME,
+                spec=spec,
+                user=None,
+                path="",
+                uid=resource.uid,
+            )
+            return sdk_requests(resources=(item,))
+
+        self._session.commit(build)
+
+    def enable(self) -> None:
+        """Make the runtime ACTIVE again, as far as the platform's state allows."""
+        self._move(State.ACTIVE, "")
+
+    def delete(self) -> None:
+        """Delete an API-managed runtime."""
+
+        def build(snapshot: Snapshot) -> Overrides:
+            self._api_managed(snapshot, doing="delete")
+            return sdk_requests(deletes=(Delete(address=self._address, path=""),))
+
+        self._session.commit(build)
+
+
+def runtime_spec(fields: dict[str, Any], *, address: str) -> dict[str, Any]:
+    """A runtime's spec checked field by field, as state records it."""
+    try:
+        return RuntimeSpec.model_validate(fields).model_dump()
+    except pydantic.ValidationError as exc:
+        problem = exc.errors()[0]
+        field = ".".join(str(part) for part in problem["loc"])
+        name = {v: k for k, v in SPEC_FIELDS.items()}.get(field, field)
+        raise errors.InputError(
+            f"runtime {address}: {name} is invalid: {problem['msg']}",
+            detail=f"{exc.error_count()} problem(s) in the runtime's fields",
+            hint="environment_variables maps names to strings; volumes is a list of "
+            "mappings; security_context and selector are mappings",
+        ) from exc
+
+
+def resolve_runtime_image(value: object, *, workspace: str, snapshot: Snapshot) -> str:
+    """The address of the image or version a runtime is to use, checked to be visible.
+
+    Accepts an image or version object, an address, a uid, or an id (`my-scorer`,
+    `my-scorer/versions/v1.0.0`) of the workspace's own images, else of `global`'s.
+    """
+    if isinstance(value, RuntimeImage | RuntimeImageVersion):
+        address = value.address
+    elif isinstance(value, str) and value:
+        owner = snapshot.uid_owner(value)
+        if owner is not None:
+            address = owner.address
+        elif value.startswith("workspaces/"):
+            address = str(Address.parse(value))
+        else:
+            image_id, _, version = value.partition("/versions/")
+            home = workspace
+            if image_address(workspace, image_id) not in snapshot.resources:
+                home = GLOBAL_WORKSPACE
+            address = image_address(home, image_id)
+            if version:
+                address += "/versions/" + normalize_version(version, what="runtime_image")
+    else:
+        raise errors.InputError(
+            f"runtime_image must be a runtime image, one of its versions, or its address, "
+            f"not {value!r}",
+            hint="pass the object images.create() or images.get() returned",
+        )
+    parsed = Address.parse(address)
+    if parsed.kind is Kind.RUNTIME:
+        raise errors.InputError(
+            f"runtime_image must name a runtime image or a version, not runtime {address}"
+        )
+    if address not in snapshot.resources:
+        raise errors.NotFoundError(
+            f"runtime image {address} does not exist",
+            hint="workspace.runtimes.images.list() shows the images this workspace sees",
+        )
+    if parsed.workspace not in (workspace, GLOBAL_WORKSPACE):
+        raise errors.InputError(
+            f"{address} belongs to workspace {parsed.workspace}, which workspace "
+            f"{workspace} does not see",
+            hint="use an image of this workspace, or a bootstrap-managed one of global",
+        )
+    return address
+
+
+class AllRuntimes(Collection[Runtime]):
+    """Runtimes of every workspace (`client.runtimes`); `.images` lists every image."""
+
+    COLUMNS: ClassVar[tuple[str, ...]] = ("name", "workspace", "uid")
+    OBJECT = Runtime
+
+    def __init__(self, session: Session) -> None:
+        super().__init__(session)
+        self.images = AllRuntimeImages(session)
+
+    def _scope(self, snapshot: Snapshot) -> list[Resource]:
+        return visible(snapshot, Kind.RUNTIME, workspace=None)
+
+    def _describe_scope(self) -> str:
+        return "every workspace"
+
+
+class Runtimes(Collection[Runtime]):
+    """The runtimes a workspace sees; `.images` are its runtime images."""
+
+    OBJECT = Runtime
+
+    def __init__(self, session: Session, workspace: str) -> None:
+        super().__init__(session)
+        self._workspace = workspace
+        self.images = RuntimeImages(session, workspace)
+
+    def _scope(self, snapshot: Snapshot) -> list[Resource]:
+        return visible(snapshot, Kind.RUNTIME, workspace=self._workspace)
+
+    def _describe_scope(self) -> str:
+        return f"workspace {self._workspace}"
+
+    def create(
+        self,
+        name: str,
+        *,
+        runtime_image: RuntimeImage | RuntimeImageVersion | str,
+        model_type: str,
+        description: str | None = None,
+        environment_variables: dict[str, str] | None = None,
+        read_only_data_volume: bool = False,
+        volumes: list[dict[str, Any]] | None = None,
+        security_context: dict[str, Any] | None = None,
+        selector: dict[str, Any] | None = None,
+        uid: str | None = None,
+    ) -> Runtime:
+        """Create an API-managed runtime; its id is derived from `name`."""
+        runtime_id = id_from_name(name, kind=Kind.RUNTIME)
+        check_workspace_writable(self._workspace)
+        address = runtime_address(self._workspace, runtime_id)
+        new_uid = uid or str(uuid.uuid4())
+        fields = {
+            "model_type": model_type,
+            "display_name": name,
+            "description": "" if description is None else description,
+            "environment_variables": environment_variables or {},
+            "data_volume_read_only": read_only_data_volume,
+            "volumes": volumes or [],
+            "security_context": security_context or {},
+            "selector": selector or {},
+        }
+
+        def build(snapshot: Snapshot) -> Overrides:
+            check_uid(uid, snapshot)
+            check_id_free(
+                snapshot,
+                kind=Kind.RUNTIME,
+                addresses=(address, runtime_address(GLOBAL_WORKSPACE, runtime_id)),
+                name=name,
+            )
+            target = resolve_runtime_image(
+                runtime_image, workspace=self._workspace, snapshot=snapshot
+            )
+            spec = runtime_spec({**fields, "runtime_image": target}, address=address)
+            item = ApiResource(
+                address=address, kind=Kind.RUNTIME, spec=spec, user=None, path="", uid=new_uid
+            )
+            return sdk_requests(resources=(item,))
+
+        self._session.commit(build)
+        return Runtime(self._session, address)

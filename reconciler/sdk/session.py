@@ -1,0 +1,192 @@
+"""The SDK's connection to one state and one target, and its transactions.
+
+Owns three things. Opening the backend and target a `Client` names (specs as the CLI
+takes them, or driver instances). Reading the current state as a `Snapshot`, decoded
+once per content: an unchanged etag reuses the last decode, so reading a property after
+another client's change sees it, while reading ten properties costs ten reads and one
+decode. And `commit`: one locked engine apply of the requests an SDK call builds from a
+snapshot, started again from a fresh snapshot when another writer got in between, so a
+call never acts on a state it did not check (optimistic concurrency on the state's lineage
+and serial; the engine's lock and compare-and-swap writes do the rest).
+
+Does not own what the requests are (images.py, runtimes.py), nor the ceiling rule,
+reference and collision checks: desired.py runs them inside the engine, under the lock.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import cached_property
+
+from reconciler import catalog, engine, errors, state
+from reconciler.backends import Backend, open_backend
+from reconciler.model import GLOBAL_WORKSPACE, Kind, Resource
+from reconciler.overrides import Overrides
+from reconciler.plan import Plan
+from reconciler.targets import DEFAULT_DIR, Target, open_target
+
+DEFAULT_STATE = "state/reconciler.state.json"  # the CLI's --state default, so both meet
+DEFAULT_TARGET = f"dir:{DEFAULT_DIR}"
+SOURCE = "sdk"  # how plans and errors name requests made through the SDK
+# Each retry follows another writer's successful commit, so this bounds a livelock under
+# heavy contention, not a wait: waiting for the lock is `lock_timeout`'s job.
+MAX_ATTEMPTS = 25
+
+
+def workspace_of(address: str) -> str:
+    """`workspaces/<ws>/...` → `<ws>`."""
+    return address.split("/", 2)[1]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The state as read at one moment. Before the first write: no lineage, serial 0."""
+
+    resources: Mapping[str, Resource]
+    workspaces: tuple[str, ...] = ()
+    lineage: str | None = None
+    serial: int = 0
+
+    @cached_property
+    def catalog(self) -> catalog.Catalog:
+        return catalog.Catalog(self.resources)
+
+    @cached_property
+    def workspace_names(self) -> tuple[str, ...]:
+        """Every workspace: created through the SDK, `global`, or holding resources."""
+        names = {GLOBAL_WORKSPACE, *self.workspaces}
+        names.update(workspace_of(address) for address in self.resources)
+        return tuple(sorted(names))
+
+    def of_kind(self, kind: Kind, workspace: str | None = None) -> list[Resource]:
+        """Resources of `kind` in `workspace` (None: every workspace)."""
+        return [
+            r
+            for r in self.resources.values()
+            if r.kind is kind and (workspace is None or workspace_of(r.address) == workspace)
+        ]
+
+    def uid_owner(self, uid: str) -> Resource | None:
+        return self._by_uid.get(uid)
+
+    @cached_property
+    def _by_uid(self) -> dict[str, Resource]:
+        return {r.uid: r for r in self.resources.values() if r.uid}
+
+
+EMPTY = Snapshot(resources={})
+
+
+class Session:
+    """A backend, a target and a lock timeout, shared by every object of one `Client`."""
+
+    def __init__(self, *, backend: Backend, target: Target, lock_timeout: float) -> None:
+        self.backend = backend
+        self.target = target
+        self.lock_timeout = lock_timeout
+        self._guard = threading.Lock()  # guards the cached decode below
+        self._cached: tuple[str, Snapshot] | None = None
+
+    @classmethod
+    def open(
+        cls,
+        *,
+        state: str | os.PathLike[str] | Backend | None,
+        target: str | os.PathLike[str] | Target | None,
+        lock_timeout: float,
+    ) -> Session:
+        """Open what the specs name; None falls back to the CLI's environment and defaults."""
+        if lock_timeout < 0:
+            raise errors.UsageError(
+                f"lock_timeout must be zero or more seconds, not {lock_timeout!r}",
+                hint="pass lock_timeout=30 to wait up to 30 s for the state lock",
+            )
+        if state is None:
+            state = os.environ.get("RECONCILER_STATE", DEFAULT_STATE)
+        if target is None:
+            target = os.environ.get("RECONCILER_TARGET", DEFAULT_TARGET)
+        backend = open_backend(os.fspath(state)) if isinstance(state, str | os.PathLike) else state
+        if isinstance(target, os.PathLike):
+            target = f"dir:{os.fspath(target)}"  # a bare path is a directory of manifests
+        return cls(
+            backend=backend,
+            target=open_target(target) if isinstance(target, str) else target,
+            lock_timeout=lock_timeout,
+        )
+
+    def snapshot(self) -> Snapshot:
+        blob = self.backend.read()
+        if blob is None:
+            return EMPTY
+        with self._guard:
+            if self._cached is not None and self._cached[0] == blob.etag:
+                return self._cached[1]
+        document = state.decode(blob.data, source=self.backend.name)
+        snapshot = Snapshot(
+            resources=document.by_address,
+            workspaces=document.workspaces,
+            lineage=document.lineage,
+            serial=document.serial,
+        )
+        with self._guard:
+            self._cached = (blob.etag, snapshot)
+        return snapshot
+
+    def create_workspace(self, name: str) -> None:
+        engine.create_workspace(self.backend, name, lock_timeout=self.lock_timeout)
+
+    def commit(self, build: Callable[[Snapshot], Overrides | None]) -> None:
+        """Apply what `build` asks for, as checked against the state it is applied to.
+
+        `build` reads a snapshot, raises a typed error if the call is not allowed, and
+        returns the requests (None: nothing to do). If the state moved on between the
+        read and the lock, nothing is applied and `build` runs again on the new state.
+        """
+        for _ in range(MAX_ATTEMPTS):
+            snapshot = self.snapshot()
+            overrides = build(snapshot)
+            if overrides is None:
+                return
+            result = engine.apply(
+                self.backend,
+                self.target,
+                inputs=engine.Inputs(overrides=overrides),
+                confirm=lambda plan, seen=snapshot: _planned_from(plan, seen),
+                lock_timeout=self.lock_timeout,
+            )
+            if not _planned_from(result.plan, snapshot):
+                continue
+            if not result.ok:
+                raise _apply_error(result)
+            for warning in result.plan.warnings:
+                warnings.warn(warning, UserWarning, stacklevel=3)
+            return
+        raise errors.ConflictError(
+            f"gave up after {MAX_ATTEMPTS} attempts: the state kept changing underneath",
+            detail=f"{self.backend.name} is being written by other runs without pause",
+            hint="retry the call when the other runs are done",
+        )
+
+
+def _planned_from(plan: Plan, snapshot: Snapshot) -> bool:
+    return (plan.prior_lineage, plan.prior_serial) == (snapshot.lineage, snapshot.serial)
+
+
+def _apply_error(result: engine.ApplyResult) -> errors.ApplyError:
+    lines = [f"{change.address}: {error.summary}" for change, error in result.failed]
+    lines += [
+        f"{change.address}: skipped (depends on a failed change)" for change in result.skipped
+    ]
+    if result.interrupted:
+        lines.append("the apply was interrupted before every change ran")
+    return errors.ApplyError(
+        f"the call was only partly applied: {len(result.failed)} failed, "
+        f"{len(result.skipped)} skipped, {len(result.applied)} applied",
+        detail="\n".join(lines),
+        hint="fix the cause above and repeat the call: what was applied is recorded in the "
+        "state, so repeating it converges",
+    )
