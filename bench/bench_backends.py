@@ -14,12 +14,17 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
+from reconciler import engine
 from reconciler.backends import Backend
 from reconciler.backends.local import LocalBackend
 from reconciler.backends.s3 import S3Backend
+from reconciler.overrides import load_overrides
+from reconciler.targets.memory import MemoryTarget
+from reconciler.values import load_values
 
 REPO = Path(__file__).resolve().parent.parent
 LOCK_ROUNDS = 50
@@ -37,7 +42,8 @@ def run() -> None:
             bucket = server.create_bucket("bench")
             backend = S3Backend(bucket=bucket, key="reconciler.state.json", client=server.client())
             _measure("s3", backend)
-            _count_requests(backend)
+            catalog = S3Backend(bucket=bucket, key="catalog.state.json", client=server.client())
+            _count_requests(catalog)
         finally:
             server.stop()
 
@@ -73,15 +79,24 @@ def _measure(label: str, backend: Backend) -> None:
 
 
 def _count_requests(backend: S3Backend) -> None:
-    before = backend.request_count
-    backend.read()
-    plan = backend.request_count - before
-    before = backend.request_count
-    lock = backend.lock(operation="bench")
-    backend.read()
-    backend.unlock(lock.id)
-    locked = backend.request_count - before
-    print(f"s3 requests: plan (read) {plan}, lock + read + unlock {locked}")
+    """S3 requests of a plan and an apply of the example catalog, through the engine."""
+    values = load_values([REPO / "examples" / "values.yaml"])
+    overrides = load_overrides(REPO / "examples" / "overrides.yaml")
+    inputs = engine.Inputs(values=values, overrides=overrides)
+
+    def requests(action: Callable[[], object]) -> int:
+        before = backend.request_count
+        action()
+        return backend.request_count - before
+
+    target = MemoryTarget()
+    plan = requests(lambda: engine.plan(backend, inputs))
+    apply = requests(lambda: engine.apply(backend, target, inputs=inputs))
+    again = requests(lambda: engine.apply(backend, target, inputs=inputs))
+    print(
+        f"s3 requests for the example catalog: plan {plan}, apply {apply} "
+        f"(one state write), apply with no changes {again}"
+    )
 
 
 def _print(label: str, operation: str, seconds: list[float]) -> None:

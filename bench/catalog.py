@@ -7,6 +7,7 @@ runs. Does not time anything or assert anything: the benchmark runner does.
 
 from __future__ import annotations
 
+import copy
 import os
 import random
 from typing import Any
@@ -140,3 +141,28 @@ def write_values(path: str | os.PathLike[str], doc: dict[str, Any]) -> None:
     """Write `doc` as block-style YAML (writing speed does not matter here)."""
     with open(path, "w", encoding="utf-8") as out:
         yaml.dump(doc, out, Dumper=yaml.CSafeDumper, sort_keys=False, default_flow_style=False)
+
+
+def change_fraction(doc: dict[str, Any], fraction: float) -> dict[str, Any]:
+    """A copy of `doc` in which `fraction` of the resources change.
+
+    Spread evenly over the three kinds: image descriptions, version readiness probes and
+    runtime environment variables, so a plan has updates of each.
+    """
+    changed = copy.deepcopy(doc)
+    composition = changed["config"]["deployer"]["composition"]
+    images = list(composition["runtimeImages"].values())
+    runtimes = list(composition["runtimes"].values())
+    versions = [v for image in images for v in image["versions"]]
+    total = len(images) + len(versions) + len(runtimes)
+    for kind, entries in (("image", images), ("version", versions), ("runtime", runtimes)):
+        count = max(1, round(total * fraction * len(entries) / total))
+        step = max(1, len(entries) // count)
+        for entry in entries[::step][:count]:
+            if kind == "image":
+                entry["description"] = entry.get("description", "") + " (revised)"
+            elif kind == "version":
+                entry["readinessProbePath"] = "/health/ready"
+            else:
+                entry.setdefault("environmentVariables", {})["BENCH_REVISION"] = "2"
+    return changed
