@@ -15,6 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench import bench_backends, bench_upgrades
+
 IMAGES, VERSIONS, RUNTIMES = 2000, 5, 10000
 RUNS = 5
 REPO = Path(__file__).resolve().parent.parent
@@ -86,10 +88,7 @@ def bench_planning() -> None:
 
 def main() -> None:
     bench_planning()
-    try:
-        from bench import bench_backends
-    except ImportError:
-        return
+    bench_upgrades.bench_upgrades()
     bench_backends.run()
 
 

@@ -1,13 +1,17 @@
 """The engine: the only place that orchestrates side effects.
 
-plan:  read state → desired (values, overrides, prior intents) → compute_plan.
-apply: lock → read state → (saved plan: staleness check) → confirm → execute changes in
-       dependency order with bounded parallelism → persist state in batches → unlock.
+plan:  read state → desired catalog (values, overrides, prior intents) → desired
+       deployments (new ones, requested upgrades) → compute_plan.
+apply: lock → read state → (saved plan: staleness check) → confirm → execute catalog
+       changes in dependency order, then roll deployment compositions, all with bounded
+       parallelism → persist state in batches → unlock.
 
 A failed change skips what depends on it while the rest continues; every batch that
 completes is persisted, so a crash or SIGTERM leaves a valid state and a re-run
-converges. The state write is a compare-and-swap on the etag read under the lock, so
-even a writer that lost its lock cannot overwrite a newer state.
+converges. A composition is the unit of a rollout: each one records its new version as
+it completes, so a deployment half rolled when something failed shows exactly which
+compositions moved. The state write is a compare-and-swap on the etag read under the
+lock, so even a writer that lost its lock cannot overwrite a newer state.
 """
 
 from __future__ import annotations
@@ -17,16 +21,26 @@ import hashlib
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from reconciler import __version__, bootstrap, ceiling, errors, manifests, state
+from reconciler import __version__, bootstrap, ceiling, deployments, errors, manifests, state
 from reconciler.backends import Backend, Blob, utc_now
 from reconciler.desired import build_desired
-from reconciler.model import GLOBAL_WORKSPACE, Kind, Resource, check_id, image_of
-from reconciler.overrides import Overrides
-from reconciler.plan import Action, Change, Plan, compute_plan
+from reconciler.model import (
+    GLOBAL_WORKSPACE,
+    Composition,
+    Deployment,
+    Kind,
+    Resource,
+    check_id,
+    composition_address,
+    image_of,
+)
+from reconciler.overrides import Overrides, UpgradeRequest
+from reconciler.plan import Action, Change, DeploymentChange, Plan, compute_plan
 from reconciler.targets import Target
 from reconciler.values import Values
 
@@ -42,10 +56,14 @@ DEFAULT_PARALLELISM = 10
 
 @dataclass(frozen=True, slots=True)
 class Inputs:
-    """Everything a plan is computed from. `values` None: the platform source is unchanged."""
+    """Everything a plan is computed from. `values` None: the platform source is unchanged.
+
+    `upgrades` are requested on the command line; they follow the overrides' own.
+    """
 
     values: Values | None = None
     overrides: Overrides | None = None
+    upgrades: tuple[UpgradeRequest, ...] = ()
 
     @property
     def digest(self) -> str:
@@ -53,23 +71,38 @@ class Inputs:
             f"values:{self.values.digest if self.values else '-'}",
             f"overrides:{self.overrides.digest if self.overrides else '-'}",
         ]
+        if self.upgrades:
+            requests = repr([(r.deployment, r.targets, r.single) for r in self.upgrades])
+            parts.append(f"upgrades:{hashlib.sha256(requests.encode()).hexdigest()}")
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
 @dataclass
 class ApplyResult:
-    """What an apply did. `state` is the state persisted last (None if nothing was written)."""
+    """What an apply did. `state` is the state persisted last (None if nothing was written).
+
+    Catalog changes are reported whole (`applied`, `failed`, `skipped`); deployment
+    changes per composition, as (change, experiment id): `rolled`, `roll_failed` (with the
+    error) and `roll_skipped` (a catalog change it needs failed).
+    """
 
     plan: Plan
     applied: list[Change] = field(default_factory=list)
     failed: list[tuple[Change, errors.ReconcilerError]] = field(default_factory=list)
     skipped: list[Change] = field(default_factory=list)
+    rolled: list[tuple[DeploymentChange, str]] = field(default_factory=list)
+    roll_failed: list[tuple[DeploymentChange, str, errors.ReconcilerError]] = field(
+        default_factory=list
+    )
+    roll_skipped: list[tuple[DeploymentChange, str]] = field(default_factory=list)
     state: state.StateDocument | None = None
     interrupted: bool = False
 
     @property
     def ok(self) -> bool:
-        return not self.failed and not self.skipped and not self.interrupted
+        return not (
+            self.failed or self.skipped or self.roll_failed or self.roll_skipped or self.interrupted
+        )
 
 
 # Reading --------------------------------------------------------------------------------
@@ -93,6 +126,10 @@ def plan_from(prior: state.StateDocument | None, inputs: Inputs) -> Plan:
         overrides=inputs.overrides,
         locate=lambda address: bootstrap.locate(values, address) if values else address,
     )
+    running = prior.deployments_by_address if prior else {}
+    wanted = deployments.build_deployments(
+        running, catalog=desired, overrides=inputs.overrides, upgrades=inputs.upgrades
+    )
     return compute_plan(
         resources,
         desired,
@@ -100,6 +137,10 @@ def plan_from(prior: state.StateDocument | None, inputs: Inputs) -> Plan:
         prior_lineage=prior.lineage if prior else None,
         prior_serial=prior.serial if prior else 0,
         input_digest=inputs.digest,
+        prior_deployments=running,
+        desired_deployments=wanted.deployments,
+        warnings=wanted.warnings,
+        notes=wanted.notes,
     )
 
 
@@ -210,13 +251,14 @@ def _execute(
     stop: threading.Event,
 ) -> None:
     resources = dict(document.by_address)
+    running = dict(document.deployments_by_address)
     blocked: set[str] = set()  # addresses whose change failed or was skipped
     pending = 0
     last_persist = time.monotonic()
 
     def persist() -> None:
         nonlocal document, stored, etag, pending, last_persist
-        new = state.successor(document, resources, tool_version=TOOL_VERSION)
+        new = state.successor(document, resources, tool_version=TOOL_VERSION, deployments=running)
         state.check_successor(stored, new)
         etag = backend.write(state.encode(new), if_match=etag)
         document = stored = result.state = new
@@ -252,6 +294,23 @@ def _execute(
                 pending >= PERSIST_EVERY or time.monotonic() - last_persist >= PERSIST_SECONDS
             ):
                 persist()
+        for changes in _roll_batches(the_plan.deployments):
+            if result.interrupted or stop.is_set():
+                result.interrupted = True
+                break
+            pending += _roll_batch(
+                changes,
+                running=running,
+                resources=resources,
+                blocked=blocked,
+                target=target,
+                pool=pool,
+                result=result,
+            )
+            if pending and (
+                pending >= PERSIST_EVERY or time.monotonic() - last_persist >= PERSIST_SECONDS
+            ):
+                persist()
         if pending:
             persist()
 
@@ -269,6 +328,139 @@ def _batches(changes: Sequence[Change]) -> Iterator[list[Change]]:
         batch.append(change)
     if batch:
         yield batch
+
+
+def _roll_batches(changes: Sequence[DeploymentChange]) -> Iterator[list[DeploymentChange]]:
+    """Whole deployment changes, about CHUNK compositions at a time."""
+    batch: list[DeploymentChange] = []
+    size = 0
+    for change in changes:
+        count = len(change.compositions_to_write())
+        if batch and size + count > CHUNK:
+            yield batch
+            batch, size = [], 0
+        batch.append(change)
+        size += count
+    if batch:
+        yield batch
+
+
+def _roll_batch(
+    changes: list[DeploymentChange],
+    *,
+    running: dict[str, Deployment],
+    resources: Mapping[str, Resource],
+    blocked: set[str],
+    target: Target,
+    pool: ThreadPoolExecutor,
+    result: ApplyResult,
+) -> int:
+    """Write the compositions of `changes` in parallel and record each one that landed in
+    `running`; the number of compositions recorded."""
+    now = utc_now()
+    tasks: list[tuple[DeploymentChange, Deployment, Composition]] = []
+    for change in changes:
+        after = change.after
+        if change.action is Action.CREATE and not after.uid:
+            after = after.with_(uid=str(uuid.uuid4()))
+        for composition in change.compositions_to_write():
+            needs = {composition.runtime, composition.image_version}
+            if (needs | {image_of(composition.image_version)}) & blocked:
+                result.roll_skipped.append((change, composition.experiment_id))
+            else:
+                tasks.append((change, after, composition))
+    outcomes = pool.map(functools.partial(_roll, target=target, resources=resources), tasks)
+    landed: dict[str, dict[str, Composition]] = defaultdict(dict)
+    for (change, _, composition), outcome in zip(tasks, outcomes, strict=True):
+        if isinstance(outcome, errors.ReconcilerError):
+            result.roll_failed.append((change, composition.experiment_id, outcome))
+        else:
+            result.rolled.append((change, composition.experiment_id))
+            landed[change.address][composition.experiment_id] = outcome
+    recorded = 0
+    afters = {change.address: after for change, after, _ in tasks}
+    for change in changes:
+        done = landed.get(change.address)
+        if not done:
+            continue
+        if change.action is Action.CREATE:
+            if len(done) < len(change.after.compositions):
+                continue  # recorded once whole: a re-run writes the missing ones again
+            base = afters[change.address].with_(created_time=now)
+        else:
+            base = running[change.address]
+        compositions = tuple(done.get(c.experiment_id, c) for c in base.compositions)
+        running[change.address] = base.with_(compositions=compositions, last_modified_time=now)
+        recorded += len(done)
+    return recorded
+
+
+def _roll(
+    task: tuple[DeploymentChange, Deployment, Composition],
+    *,
+    target: Target,
+    resources: Mapping[str, Resource],
+) -> Composition | errors.ReconcilerError:
+    """Write one composition's manifest: on a cluster, a zero-downtime rolling update."""
+    _, deployment, composition = task
+    runtime = resources.get(composition.runtime)
+    version = resources.get(composition.image_version)
+    if runtime is None or version is None:
+        return errors.PlanError(
+            f"{deployment.address} {composition.experiment_id}: "
+            f"{composition.runtime if runtime is None else composition.image_version} "
+            "is not in the state",
+            hint="plan again: the catalog changed since this plan was made",
+        )
+    address = composition_address(deployment.address, composition.experiment_id)
+    try:
+        document = manifests.composition_manifest(
+            deployment, composition, runtime=runtime, version=version
+        )
+        target.put(address, document)
+    except errors.ReconcilerError as exc:
+        change = task[0]
+        previous = change.before.composition(composition.experiment_id) if change.before else None
+        if previous is None:
+            return exc
+        return _roll_back(
+            exc, deployment, previous, address=address, target=target, resources=resources
+        )
+    return composition.with_(last_applied=manifests.digest(document))
+
+
+def _roll_back(
+    failure: errors.ReconcilerError,
+    deployment: Deployment,
+    previous: Composition,
+    *,
+    address: str,
+    target: Target,
+    resources: Mapping[str, Resource],
+) -> errors.ReconcilerError:
+    """Put a composition whose rollout failed back on the image it ran, and say so.
+
+    The state still records the previous version, so after this the composition runs
+    exactly what the state says; a re-run of the upgrade tries again.
+    """
+    label = previous.image_version.rsplit("/", 1)[1]
+    try:
+        document = manifests.composition_manifest(
+            deployment,
+            previous,
+            runtime=resources[previous.runtime],
+            version=resources[previous.image_version],
+        )
+        target.put(address, document)
+        outcome = f"rolled back to {label}"
+    except (KeyError, errors.ReconcilerError) as exc:
+        why = exc.summary if isinstance(exc, errors.ReconcilerError) else f"{exc} is gone"
+        outcome = f"rolling back to {label} failed too: {why}"
+    return errors.TargetError(
+        f"{failure.summary}; {outcome}",
+        detail=failure.detail,
+        hint=failure.hint or "fix the cause and run the upgrade again",
+    )
 
 
 def _dependencies(change: Change) -> set[str]:

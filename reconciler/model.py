@@ -5,8 +5,13 @@ A resource is identified by its address (`workspaces/<ws>/runtimeImages/<id>`,
 spec plus up to two state intents: `platform` (Helm values) and `user` (SDK or overrides
 file). The effective state is derived from them by ceiling.py, never stored.
 
+A deployment (`workspaces/<ws>/deployments/<id>`) is not a catalog resource: it has no
+intents and no source, only compositions, one per experiment, each pinned to the image
+version it runs.
+
 Pure: no files, no clock. Rules that combine several resources (availability, latest
-version) live in catalog.py; the two-source rule in ceiling.py.
+version) live in catalog.py; the two-source rule in ceiling.py; what deployments may run
+and how they upgrade in deployments.py and upgrades.py.
 """
 
 from __future__ import annotations
@@ -21,6 +26,9 @@ from reconciler import errors
 
 GLOBAL_WORKSPACE = "global"  # where bootstrap-managed resources live, visible from every workspace
 ID_PATTERN = re.compile(r"^[a-z]([a-z0-9_-]{0,61}[a-z0-9])?$")
+# Experiment ids label Kubernetes objects and name manifest files, and the platform's are
+# UUIDs: a DNS label (lowercase letters, digits and '-', at most 63) fits all three.
+EXPERIMENT_ID_PATTERN = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 SEMVER_PATTERN = re.compile(r"^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
 DEFAULT_READINESS_PROBE_PATH = "/readyz"
 DEFAULT_SCORING_ENDPOINT = "v1"
@@ -164,6 +172,56 @@ class Resource(BaseModel):
         return self.model_copy(update=changes)
 
 
+class Composition(BaseModel):
+    """One experiment of a deployment, served by a runtime on a pinned image version.
+
+    `runtime` and `image_version` are addresses. `image_version` changes only when the
+    composition is upgraded, whatever happens to the catalog afterwards: that is what
+    keeps running models on the image they were validated with. `last_applied` is the
+    digest of the manifest the target holds ("" until apply wrote it).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    experiment_id: str
+    runtime: str
+    image_version: str
+    replicas: int = Field(default=1, ge=1)
+    last_applied: str = ""
+
+    def with_(self, **changes: Any) -> Composition:
+        return self.model_copy(update=changes)
+
+
+class Deployment(BaseModel):
+    """A model deployment: its compositions, one per experiment, in the order created.
+
+    `uid` and the times are assigned by apply; a planned deployment may leave them empty.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    address: str
+    display_name: str = ""
+    compositions: tuple[Composition, ...]
+    uid: str = ""
+    created_time: str = ""
+    last_modified_time: str = ""
+
+    def with_(self, **changes: Any) -> Deployment:
+        return self.model_copy(update=changes)
+
+    @property
+    def experiments(self) -> tuple[str, ...]:
+        return tuple(c.experiment_id for c in self.compositions)
+
+    def composition(self, experiment_id: str) -> Composition | None:
+        for composition in self.compositions:
+            if composition.experiment_id == experiment_id:
+                return composition
+        return None
+
+
 def dotted(path: tuple[str | int, ...] | list[str | int]) -> str:
     """`("a", "b", 0, "c")` → `a.b[0].c`: how errors and diffs name a place in a document."""
     out = ""
@@ -185,6 +243,48 @@ def version_address(workspace: str, image_id: str, version: str) -> str:
 
 def runtime_address(workspace: str, runtime_id: str) -> str:
     return f"workspaces/{workspace}/runtimes/{runtime_id}"
+
+
+def deployment_address(workspace: str, deployment_id: str) -> str:
+    return f"workspaces/{workspace}/deployments/{deployment_id}"
+
+
+def composition_address(deployment: str, experiment_id: str) -> str:
+    """Where a composition's manifest lives on a target, under its deployment's address."""
+    return f"{deployment}/compositions/{experiment_id}"
+
+
+_DEPLOYMENT = re.compile(
+    r"^(?:workspaces/(?P<ws>[^/]+)/deployments/(?P<id>[^/]+)"
+    r"|(?P<short_ws>[^/]+)/(?P<short_id>[^/]+))$"
+)
+
+
+def parse_deployment(text: str) -> str:
+    """`workspaces/<ws>/deployments/<id>`, or the short `<ws>/<id>` → the address."""
+    match = _DEPLOYMENT.match(text) if isinstance(text, str) else None
+    workspace = match and (match["ws"] or match["short_ws"])
+    deployment_id = match and (match["id"] or match["short_id"])
+    if (
+        not workspace
+        or not deployment_id
+        or not (ID_PATTERN.match(workspace) and ID_PATTERN.match(deployment_id))
+    ):
+        raise errors.InputError(
+            f"{text!r} does not name a deployment",
+            hint="name it as workspaces/<workspace>/deployments/<id>, or <workspace>/<id>",
+        )
+    return deployment_address(workspace, deployment_id)
+
+
+def check_experiment_id(value: object) -> str:
+    if not isinstance(value, str) or not EXPERIMENT_ID_PATTERN.match(value):
+        raise errors.InputError(
+            f"{value!r} is not a valid experiment id",
+            hint="experiment ids are lowercase letters, digits and '-', start and end with a "
+            "letter or digit, at most 63 characters (a UUID is one)",
+        )
+    return value
 
 
 _ADDRESS = re.compile(

@@ -3,12 +3,14 @@
 An overrides file records what a user would otherwise do through the SDK, so that CI and
 reviewers can plan it: state changes on any resource (`deprecate`, `disable`, `enable`
 /`activate`, each with a reason), API-managed runtime images, versions and runtimes to
-create or update per workspace, and an explicit list of API-managed resources to delete.
-Like SDK calls, it is additive: a resource absent from the file is left alone, never
-deleted.
+create or update per workspace, deployments to create, an explicit list of API-managed
+resources to delete, and runtime-image upgrades of deployments (`upgrades:`). Like SDK
+calls, it is additive: a resource absent from the file is left alone, never deleted.
+
+This module also owns the request types the SDK builds in code (`Overrides.of`).
 
 Pure: parses and checks the file's shape. Applying the requests to a catalog (ceiling
-rule, references, collisions) is desired.py's job.
+rule, references, collisions) is desired.py's job; to deployments, deployments.py's.
 """
 
 from __future__ import annotations
@@ -26,8 +28,11 @@ from reconciler.model import (
     Intent,
     Kind,
     State,
+    check_experiment_id,
+    deployment_address,
     dotted,
     image_address,
+    parse_deployment,
     runtime_address,
     version_address,
 )
@@ -73,6 +78,54 @@ class Delete:
     path: str
 
 
+WILDCARD = "*"  # in an upgrade's targets: every experiment not listed by id
+LATEST = "latest"  # how files and specs write "the latest available version" (None in code)
+
+
+@dataclass(frozen=True, slots=True)
+class NewComposition:
+    """One composition of a deployment to create.
+
+    `runtime` is a reference as written (an id, resolved in the deployment's workspace
+    then in `global`, or an address), or None to select the runtime serving `model_type`.
+    At least one of the two is given.
+    """
+
+    experiment_id: str
+    model_type: str | None
+    runtime: str | None
+    replicas: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class NewDeployment:
+    """A deployment to create; declared again once it exists, it must still match."""
+
+    address: str
+    display_name: str
+    compositions: tuple[NewComposition, ...]
+    path: str
+    uid: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class UpgradeRequest:
+    """Upgrade the runtime image of the compositions of `deployment` (an address).
+
+    `targets` maps experiment ids, or `*` for every experiment not listed, to an image or
+    version reference (see upgrades.py), or to None: the latest available version of the
+    image the composition runs. Experiments matched by neither stay as they are. `single`
+    marks a request that named one image or version without experiment ids, which only a
+    single-composition deployment accepts. `origin` says where it was written
+    (`overrides.yaml:upgrades[0]`, `--upgrade SPEC`) so errors can name it; "" in code.
+    """
+
+    deployment: str
+    targets: tuple[tuple[str, str | None], ...] = ((WILDCARD, None),)
+    single: bool = False
+    origin: str = ""
+
+
 @dataclass(frozen=True, slots=True)
 class Overrides:
     """A parsed overrides file. `digest` identifies its content for plan staleness checks."""
@@ -82,6 +135,8 @@ class Overrides:
     resources: tuple[ApiResource, ...]
     deletes: tuple[Delete, ...]
     digest: str
+    deployments: tuple[NewDeployment, ...] = ()
+    upgrades: tuple[UpgradeRequest, ...] = ()
 
     @classmethod
     def of(
@@ -91,15 +146,19 @@ class Overrides:
         state_requests: tuple[StateRequest, ...] = (),
         resources: tuple[ApiResource, ...] = (),
         deletes: tuple[Delete, ...] = (),
+        deployments: tuple[NewDeployment, ...] = (),
+        upgrades: tuple[UpgradeRequest, ...] = (),
     ) -> Overrides:
         """Requests made in code (the SDK's calls), with a digest of their content."""
-        content = repr((state_requests, resources, deletes)).encode()
+        content = repr((state_requests, resources, deletes, deployments, upgrades)).encode()
         return cls(
             source=source,
             state_requests=state_requests,
             resources=resources,
             deletes=deletes,
             digest=hashlib.sha256(content).hexdigest(),
+            deployments=deployments,
+            upgrades=upgrades,
         )
 
     def where(self, path: str) -> str:
@@ -146,6 +205,7 @@ def parse_overrides(data: Any, *, source: str) -> Overrides:
         )
 
     resources: list[ApiResource] = []
+    deployments: list[NewDeployment] = []
     for workspace, content in (data.get("workspaces") or {}).items():
         for image_id, image in (content.get("runtimeImages") or {}).items():
             path = ("workspaces", workspace, "runtimeImages", image_id)
@@ -181,7 +241,14 @@ def parse_overrides(data: Any, *, source: str) -> Overrides:
                     path=dotted(path),
                 )
             )
+        for deployment_id, deployment in (content.get("deployments") or {}).items():
+            path = ("workspaces", workspace, "deployments", deployment_id)
+            deployments.append(_new_deployment(workspace, deployment_id, deployment, path, fail))
 
+    upgrades = tuple(
+        _upgrade(entry, ("upgrades", index), fail, source)
+        for index, entry in enumerate(data.get("upgrades") or ())
+    )
     deletes = tuple(
         Delete(address=_address(text, fail, ("delete", index)), path=dotted(("delete", index)))
         for index, text in enumerate(data.get("delete") or ())
@@ -192,7 +259,75 @@ def parse_overrides(data: Any, *, source: str) -> Overrides:
         resources=tuple(resources),
         deletes=deletes,
         digest=digest,
+        deployments=tuple(deployments),
+        upgrades=upgrades,
     )
+
+
+def _new_deployment(
+    workspace: str,
+    deployment_id: str,
+    entry: dict[str, Any],
+    path: tuple[str | int, ...],
+    fail: Any,
+) -> NewDeployment:
+    compositions = []
+    seen: set[str] = set()
+    for index, item in enumerate(entry["compositions"]):
+        where = (*path, "compositions", index)
+        experiment = item["experimentId"]
+        if experiment in seen:
+            raise fail(
+                f"experiment {experiment} appears twice",
+                (*where, "experimentId"),
+                "a deployment has one composition per experiment",
+            )
+        seen.add(experiment)
+        if "modelType" not in item and "runtime" not in item:
+            raise fail(
+                "a composition needs a modelType, a runtime, or both",
+                where,
+                "give modelType to select the runtime serving it, or name the runtime",
+            )
+        compositions.append(
+            NewComposition(
+                experiment_id=experiment,
+                model_type=item.get("modelType"),
+                runtime=item.get("runtime"),
+                replicas=item.get("replicas", 1),
+            )
+        )
+    return NewDeployment(
+        address=deployment_address(workspace, deployment_id),
+        display_name=entry.get("displayName", deployment_id),
+        compositions=tuple(compositions),
+        path=dotted(path),
+    )
+
+
+def _upgrade(
+    entry: dict[str, Any], path: tuple[str | int, ...], fail: Any, source: str
+) -> UpgradeRequest:
+    deployment = _parsed(parse_deployment, entry["deployment"], fail, (*path, "deployment"))
+    origin = f"{source}:{dotted(path)}"
+    if "to" in entry:
+        target = None if entry["to"] == LATEST else entry["to"]
+        return UpgradeRequest(deployment, ((WILDCARD, target),), single=True, origin=origin)
+    if "compositions" not in entry:
+        return UpgradeRequest(deployment, origin=origin)
+    targets = []
+    for experiment, target in entry["compositions"].items():
+        if experiment != WILDCARD:
+            _parsed(check_experiment_id, experiment, fail, (*path, "compositions", experiment))
+        targets.append((experiment, None if target in (None, LATEST) else target))
+    return UpgradeRequest(deployment, tuple(targets), origin=origin)
+
+
+def _parsed(parse: Any, text: str, fail: Any, path: tuple[str | int, ...]) -> Any:
+    try:
+        return parse(text)
+    except errors.InputError as exc:
+        raise fail(exc.summary, path, exc.hint) from None
 
 
 def _address(text: str, fail: Any, path: tuple[str | int, ...]) -> str:

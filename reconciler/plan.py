@@ -3,23 +3,38 @@
 `compute_plan` compares the desired resources with the prior state's and returns a
 `Plan`: creates, field-level updates, replaces (an immutable field changed), state
 moves naming the deciding source, resources held by the ceiling, and deletes (only of
-API-managed resources explicitly asked for). A plan is serializable (`to_dict` /
-`from_dict`, `schemas/plan.schema.json`) so it can be saved, reviewed and applied later;
-it records the prior state's lineage and serial and a digest of its inputs so a stale
-plan is refused.
+API-managed resources explicitly asked for). Deployments are compared the same way:
+new ones, and compositions rolling to another image version (`⇡`). For reviewers, a
+plan that changes images or versions also lists the deployments it gives an upgrade
+(`available`): information only, since nothing rolls unless asked. A plan is
+serializable (`to_dict` / `from_dict`, `schemas/plan.schema.json`) so it can be saved,
+reviewed and applied later; it records the prior state's lineage and serial and a digest
+of its inputs so a stale plan is refused.
 
 Pure: no files, no network, no clock. Applying lives in engine.py; views in render.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 from reconciler import ceiling, errors
-from reconciler.model import IMMUTABLE_FIELDS, Kind, Resource, Source, State, dotted
+from reconciler.model import (
+    IMMUTABLE_FIELDS,
+    Composition,
+    Deployment,
+    Kind,
+    Resource,
+    Source,
+    State,
+    dotted,
+    image_of,
+    version_key,
+)
+from reconciler.upgrades import AvailableUpgrade, Resolver, newly_available, version_label
 
 FORMAT_VERSION = 1
 
@@ -32,6 +47,7 @@ class Action(StrEnum):
     REPLACE = "-/+"
     DELETE = "-"
     HOLD = "!"
+    UPGRADE = "⇡"
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,16 +102,51 @@ class Change:
 
 
 @dataclass(frozen=True, slots=True)
+class CompositionUpgrade:
+    """Composition `experiment_id` rolls from version `before` to `after` (addresses), whose
+    container image is `image`. `reason` explains a move to an older version."""
+
+    experiment_id: str
+    before: str
+    after: str
+    image: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DeploymentChange:
+    """A deployment created (`+`: `before` is None) or rolled (`⇡`: `upgrades` lists the
+    compositions that move to another image version; the others stay as they run)."""
+
+    address: str
+    action: Action
+    before: Deployment | None
+    after: Deployment
+    upgrades: tuple[CompositionUpgrade, ...] = ()
+
+    def compositions_to_write(self) -> tuple[Composition, ...]:
+        """The compositions whose manifest apply writes: all of a new deployment's, else
+        the rolling ones."""
+        if self.action is Action.CREATE:
+            return self.after.compositions
+        rolling = {u.experiment_id for u in self.upgrades}
+        return tuple(c for c in self.after.compositions if c.experiment_id in rolling)
+
+
+@dataclass(frozen=True, slots=True)
 class Summary:
+    """Counts of the plan line; `roll` counts deployments with compositions to roll."""
+
     add: int = 0
     change: int = 0
     replace: int = 0
     delete: int = 0
     held: int = 0
+    roll: int = 0
 
     @property
     def total(self) -> int:
-        return self.add + self.change + self.replace + self.delete + self.held
+        return self.add + self.change + self.replace + self.delete + self.held + self.roll
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +154,10 @@ class Plan:
     """Changes from the prior state (`prior_lineage`, `prior_serial`) to the desired catalog.
 
     `prior_lineage` is None when no state existed. `input_digest` identifies every input
-    the plan was computed from (merged values, overrides).
+    the plan was computed from (merged values, overrides, requested upgrades).
+    `changes` are the catalog's, `deployments` the deployments'. `available` and `notes`
+    are information for reviewers (upgrades a catalog change makes available, compositions
+    an upgrade request skipped); they change nothing.
     """
 
     tool_version: str
@@ -112,12 +166,15 @@ class Plan:
     input_digest: str
     changes: tuple[Change, ...]
     warnings: tuple[str, ...] = ()
+    deployments: tuple[DeploymentChange, ...] = ()
+    available: tuple[AvailableUpgrade, ...] = ()
+    notes: tuple[str, ...] = ()
     format_version: int = field(default=FORMAT_VERSION)
 
     @property
     def summary(self) -> Summary:
         counts = {action: 0 for action in Action}
-        for change in self.changes:
+        for change in (*self.changes, *self.deployments):
             counts[change.action] += 1
         return Summary(
             add=counts[Action.CREATE],
@@ -125,11 +182,12 @@ class Plan:
             replace=counts[Action.REPLACE],
             delete=counts[Action.DELETE],
             held=counts[Action.HOLD],
+            roll=counts[Action.UPGRADE],
         )
 
     @property
     def has_changes(self) -> bool:
-        return bool(self.changes)
+        return bool(self.changes or self.deployments)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -143,9 +201,22 @@ class Plan:
                 "replace": self.summary.replace,
                 "delete": self.summary.delete,
                 "held": self.summary.held,
+                "roll": self.summary.roll,
             },
             "changes": [_change_to_dict(c) for c in self.changes],
+            "deployments": [_deployment_change_to_dict(c) for c in self.deployments],
+            "available": [
+                {
+                    "deployment": a.deployment,
+                    "experiment_id": a.experiment_id,
+                    "current": a.current,
+                    "available": a.available,
+                    "reason": a.reason,
+                }
+                for a in self.available
+            ],
             "warnings": list(self.warnings),
+            "notes": list(self.notes),
         }
 
     @classmethod
@@ -159,6 +230,18 @@ class Plan:
             input_digest=data["input_digest"],
             changes=tuple(_change_from_dict(c) for c in data["changes"]),
             warnings=tuple(data.get("warnings", ())),
+            deployments=tuple(_deployment_change_from_dict(c) for c in data.get("deployments", ())),
+            available=tuple(
+                AvailableUpgrade(
+                    deployment=a["deployment"],
+                    experiment_id=a["experiment_id"],
+                    current=a["current"],
+                    available=a["available"],
+                    reason=a["reason"],
+                )
+                for a in data.get("available", ())
+            ),
+            notes=tuple(data.get("notes", ())),
         )
 
 
@@ -170,8 +253,17 @@ def compute_plan(
     prior_lineage: str | None,
     prior_serial: int,
     input_digest: str,
+    prior_deployments: Mapping[str, Deployment] | None = None,
+    desired_deployments: Mapping[str, Deployment] | None = None,
+    warnings: Sequence[str] = (),
+    notes: Sequence[str] = (),
 ) -> Plan:
-    """The changes from `prior` to `desired` (both keyed by address)."""
+    """The changes from `prior` to `desired` (both keyed by address).
+
+    Deployments likewise, from `prior_deployments` to `desired_deployments` (None: they
+    stay as they are). `warnings` and `notes` of the requests that built the desired side
+    are carried into the plan.
+    """
     changes: list[Change] = []
     for address, after in desired.items():
         before = prior.get(address)
@@ -191,14 +283,87 @@ def compute_plan(
                 Change(address, before.kind, Action.DELETE, before, None, reason="delete requested")
             )
     changes.sort(key=_apply_order)
+    before = prior_deployments or {}
+    after = before if desired_deployments is None else desired_deployments
+    rolls = _deployment_changes(before, after, desired) if after is not before else []
+    available: tuple[AvailableUpgrade, ...] = ()
+    if changes and before:
+        rolling = frozenset(
+            (change.address, upgrade.experiment_id)
+            for change in rolls
+            for upgrade in change.upgrades
+        )
+        available = newly_available(
+            before=Resolver(prior),
+            after=Resolver(desired),
+            deployments=before.values(),
+            changed=(change.address for change in changes),
+            rolling=rolling,
+        )
     return Plan(
         tool_version=tool_version,
         prior_lineage=prior_lineage,
         prior_serial=prior_serial,
         input_digest=input_digest,
         changes=tuple(changes),
-        warnings=tuple(_warnings(desired, changes)),
+        warnings=(*_warnings(desired, changes), *warnings),
+        deployments=tuple(rolls),
+        available=available,
+        notes=tuple(notes),
     )
+
+
+def _deployment_changes(
+    prior: Mapping[str, Deployment],
+    desired: Mapping[str, Deployment],
+    catalog: Mapping[str, Resource],
+) -> list[DeploymentChange]:
+    """New deployments, and compositions whose pinned version moves, in address order."""
+    changes = []
+    resolver: Resolver | None = None
+    for address, after in desired.items():
+        before = prior.get(address)
+        if before is after:
+            continue  # untouched: most deployments, most of the time
+        if before is None:
+            changes.append(DeploymentChange(address, Action.CREATE, None, after))
+            continue
+        upgrades = []
+        for composition in after.compositions:
+            old = before.composition(composition.experiment_id)
+            if old is None or old.image_version == composition.image_version:
+                continue
+            resolver = resolver or Resolver(catalog)
+            upgrades.append(
+                CompositionUpgrade(
+                    experiment_id=composition.experiment_id,
+                    before=old.image_version,
+                    after=composition.image_version,
+                    image=catalog[composition.image_version].spec["image"],
+                    reason=_downgrade_reason(
+                        old.image_version, composition.image_version, resolver
+                    ),
+                )
+            )
+        if upgrades:
+            changes.append(
+                DeploymentChange(address, Action.UPGRADE, before, after, tuple(upgrades))
+            )
+    return sorted(changes, key=lambda c: c.address)
+
+
+def _downgrade_reason(before: str, after: str, resolver: Resolver) -> str:
+    """Why a composition moves to an older version of its image ("" for a newer one)."""
+    if image_of(before) != image_of(after):
+        return ""
+    if version_key(version_label(after)) > version_key(version_label(before)):
+        return ""
+    if resolver.availability(before) in (State.DISABLED, None):
+        because = resolver.disabled_because(before)
+        return f"rollback: {version_label(before)} is DISABLED" + (
+            f" ({because})" if because else ""
+        )
+    return f"older than {version_label(before)}"
 
 
 def _apply_order(change: Change) -> tuple[int, int, str]:
@@ -302,6 +467,45 @@ def _change_to_dict(change: Change) -> dict[str, Any]:
             "user": change.hold.user.value,
         },
     }
+
+
+def _deployment_change_to_dict(change: DeploymentChange) -> dict[str, Any]:
+    return {
+        "address": change.address,
+        "action": change.action.value,
+        "before": None if change.before is None else change.before.model_dump(mode="json"),
+        "after": change.after.model_dump(mode="json"),
+        "upgrades": [
+            {
+                "experiment_id": u.experiment_id,
+                "before": u.before,
+                "after": u.after,
+                "image": u.image,
+                "reason": u.reason,
+            }
+            for u in change.upgrades
+        ],
+    }
+
+
+def _deployment_change_from_dict(data: Mapping[str, Any]) -> DeploymentChange:
+    try:
+        return DeploymentChange(
+            address=data["address"],
+            action=Action(data["action"]),
+            before=None if data["before"] is None else Deployment.model_validate(data["before"]),
+            after=Deployment.model_validate(data["after"]),
+            upgrades=tuple(
+                CompositionUpgrade(
+                    u["experiment_id"], u["before"], u["after"], u["image"], u["reason"]
+                )
+                for u in data["upgrades"]
+            ),
+        )
+    except (KeyError, ValueError) as exc:
+        raise errors.PlanFileError(
+            f"change of {data.get('address', '?')} is malformed: {exc}"
+        ) from exc
 
 
 def _change_from_dict(data: Mapping[str, Any]) -> Change:

@@ -2,7 +2,9 @@
 
 Human output reads like Terraform's: one line per change led by its symbol, field
 diffs beneath, state moves naming the deciding source (and both intents when the
-ceiling holds one), then a `Plan: …` summary line. Colour only when asked (the CLI
+ceiling holds one), one `⇡` line per composition that rolls, then what reviewers should
+know (warnings, upgrades the plan makes available, skipped compositions) and a
+`Plan: …` summary line. Colour only when asked (the CLI
 asks on a terminal). Nothing here prints secrets: specs carry none, and errors are
 rendered from their own messages.
 
@@ -11,14 +13,15 @@ Views only: no decisions. What changes is plan.py's; what is printed where is cl
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import orjson
 
 from reconciler import ceiling, errors
-from reconciler.model import Kind, Resource
-from reconciler.plan import Action, Change, Plan, Summary
+from reconciler.model import Deployment, Kind, Resource, image_of
+from reconciler.plan import Action, Change, CompositionUpgrade, DeploymentChange, Plan, Summary
+from reconciler.upgrades import AvailableUpgrade, version_label
 
 _COLOURS = {
     Action.CREATE: "32",
@@ -26,7 +29,11 @@ _COLOURS = {
     Action.REPLACE: "35",
     Action.DELETE: "31",
     Action.HOLD: "36",
+    Action.UPGRADE: "34",
 }
+AVAILABLE_HEADING = (
+    "Upgrades available after this plan (information: nothing rolls until upgraded):"
+)
 
 
 class Style:
@@ -47,7 +54,7 @@ def _value(value: Any) -> str:
 def summary_line(summary: Summary) -> str:
     return (
         f"Plan: {summary.add} to add, {summary.change} to change, {summary.replace} to replace, "
-        f"{summary.delete} to delete, {summary.held} held, 0 deployments to roll."
+        f"{summary.delete} to delete, {summary.held} held, {summary.roll} deployments to roll."
     )
 
 
@@ -98,19 +105,87 @@ def _details(change: Change) -> Iterable[str]:
         yield line
 
 
+def _version_move(upgrade: CompositionUpgrade) -> str:
+    """`v1.5.4 → v1.6.0`, naming the images when the composition changes image."""
+    before, after = version_label(upgrade.before), version_label(upgrade.after)
+    if image_of(upgrade.before) != image_of(upgrade.after):
+        before = f"{image_of(upgrade.before).rsplit('/', 1)[1]} {before}"
+        after = f"{image_of(upgrade.after).rsplit('/', 1)[1]} {after}"
+    return f"{before} → {after}"
+
+
+def _rollout(upgrade: CompositionUpgrade) -> str:
+    """`exp-1: v1.5.4 → v1.6.0 (image registry/repo:v1.6.0)`."""
+    extra = f"; {upgrade.reason}" if upgrade.reason else ""
+    return f"{upgrade.experiment_id}: {_version_move(upgrade)} (image {upgrade.image}{extra})"
+
+
+def _composition_lines(deployment: Deployment) -> list[str]:
+    return [
+        f"{c.experiment_id}: {c.runtime.rsplit('/', 1)[1]} on {version_label(c.image_version)} "
+        f"of {image_of(c.image_version).rsplit('/', 1)[1]}, "
+        f"{c.replicas} replica{'s' if c.replicas != 1 else ''}"
+        for c in deployment.compositions
+    ]
+
+
+def _deployment_lines(change: DeploymentChange) -> Iterable[tuple[str, str, list[str]]]:
+    """(symbol, headline, details) lines of a deployment change."""
+    if change.action is Action.CREATE:
+        count = len(change.after.compositions)
+        yield (
+            "+",
+            f"({count} composition{'s' if count != 1 else ''})",
+            _composition_lines(change.after),
+        )
+        return
+    for upgrade in change.upgrades:
+        yield change.action.value, _rollout(upgrade), []
+
+
+def _available(item: AvailableUpgrade) -> str:
+    current = version_label(item.current)
+    if item.available is None:
+        move = f"no version to move to ({item.reason})"
+    else:
+        target = version_label(item.available)
+        if image_of(item.available) != image_of(item.current):
+            target = f"{item.available}"
+        move = f"{current} → {target}" + (f" ({item.reason})" if item.reason else "")
+    return f"{item.deployment}  {item.experiment_id}: {move}"
+
+
+def _information(plan: Plan, style: Style) -> list[str]:
+    lines: list[str] = []
+    if plan.warnings:
+        lines += ["", style.paint("Warnings:", "33")]
+        lines += [f"  - {warning}" for warning in plan.warnings]
+    if plan.available:
+        lines += ["", AVAILABLE_HEADING]
+        lines += [f"  - {_available(item)}" for item in plan.available]
+    if plan.notes:
+        lines += ["", "Notes:"]
+        lines += [f"  - {note}" for note in plan.notes]
+    return lines
+
+
 def plan_text(plan: Plan, *, colour: bool = False) -> str:
     style = Style(colour)
     if not plan.has_changes:
-        return "No changes. The catalog matches the configuration.\n"
+        lines = ["No changes. The catalog matches the configuration.", *_information(plan, style)]
+        return "\n".join(lines) + "\n"
     lines = ["Runtime reconciler will perform the following actions:", ""]
     for change in plan.changes:
         symbol = style.paint(f"{change.action.value:>3}", _COLOURS[change.action])
         head = _headline(change)
         lines.append(f"  {symbol} {style.bold(change.address)}" + (f"  {head}" if head else ""))
         lines.extend(f"        {detail}" for detail in _details(change))
-    if plan.warnings:
-        lines += ["", style.paint("Warnings:", "33")]
-        lines += [f"  - {warning}" for warning in plan.warnings]
+    for deployment in plan.deployments:
+        for mark, head, details in _deployment_lines(deployment):
+            symbol = style.paint(f"{mark:>3}", _COLOURS[Action(mark)])
+            lines.append(f"  {symbol} {style.bold(deployment.address)}  {head}")
+            lines.extend(f"        {detail}" for detail in details)
+    lines += _information(plan, style)
     lines += ["", style.bold(summary_line(plan.summary)), ""]
     return "\n".join(lines)
 
@@ -130,8 +205,16 @@ def plan_markdown(plan: Plan) -> str:
         details = [_headline(change), *_details(change)]
         cell = "<br>".join(d.replace("|", "\\|") for d in details if d)
         out.append(f"| `{change.action.value}` | `{change.address}` | {cell} |")
+    for deployment in plan.deployments:
+        for mark, head, more in _deployment_lines(deployment):
+            cell = "<br>".join(d.replace("|", "\\|") for d in (head, *more) if d)
+            out.append(f"| `{mark}` | `{deployment.address}` | {cell} |")
     if plan.warnings:
         out += ["", "**Warnings**", ""] + [f"- {w}" for w in plan.warnings]
+    if plan.available:
+        out += ["", f"**{AVAILABLE_HEADING}**", ""] + [f"- {_available(a)}" for a in plan.available]
+    if plan.notes:
+        out += ["", "**Notes**", ""] + [f"- {n}" for n in plan.notes]
     return "\n".join(out) + "\n"
 
 
@@ -142,15 +225,66 @@ def apply_text(
     *,
     serial: int | None,
     interrupted: bool,
+    rolled: Sequence[tuple[DeploymentChange, str]] = (),
+    roll_failed: Sequence[tuple[DeploymentChange, str, errors.ReconcilerError]] = (),
+    roll_skipped: Sequence[tuple[DeploymentChange, str]] = (),
 ) -> str:
+    """The apply report: failures, then one line per deployment touched, then the totals."""
     lines = [f"  x {change.address}: {error.summary}" for change, error in failed]
     lines += [f"  - {change.address}: skipped (depends on a failed change)" for change in skipped]
-    outcome = "Apply complete" if not failed and not skipped and not interrupted else "Apply failed"
+    deployments, deployment_line = _deployment_report(rolled, roll_failed, roll_skipped)
+    lines += deployment_line
+    bad = failed or skipped or roll_failed or roll_skipped
+    outcome = "Apply complete" if not bad and not interrupted else "Apply failed"
     if interrupted:
         outcome = "Apply interrupted"
     tail = f" State serial {serial}." if serial is not None else ""
-    counts = f"{applied} applied, {len(failed)} failed, {len(skipped)} skipped."
-    return "\n".join([*lines, f"{outcome}! {counts}{tail}", ""])
+    counts = f"{applied} applied, {len(failed)} failed, {len(skipped)} skipped"
+    return "\n".join([*lines, f"{outcome}! {counts}{deployments}.{tail}", ""])
+
+
+def _deployment_report(
+    rolled: Sequence[tuple[DeploymentChange, str]],
+    roll_failed: Sequence[tuple[DeploymentChange, str, errors.ReconcilerError]],
+    roll_skipped: Sequence[tuple[DeploymentChange, str]],
+) -> tuple[str, list[str]]:
+    """(`; deployments: …` for the totals line, one line per deployment)."""
+    changes: dict[str, DeploymentChange] = {}
+    done: dict[str, list[str]] = {}
+    trouble: dict[str, list[str]] = {}
+    for change, experiment in rolled:
+        changes[change.address] = change
+        done.setdefault(change.address, []).append(experiment)
+    for change, experiment, error in roll_failed:
+        changes[change.address] = change
+        trouble.setdefault(change.address, []).append(f"{experiment} failed: {error.summary}")
+    for change, experiment in roll_skipped:
+        changes[change.address] = change
+        trouble.setdefault(change.address, []).append(
+            f"{experiment} skipped (depends on a failed change)"
+        )
+    if not changes:
+        return "", []
+    lines = []
+    counts = {"created": 0, "rolled": 0, "failed": 0}
+    for address in sorted(changes):
+        change = changes[address]
+        moved = {u.experiment_id: u for u in change.upgrades}
+        parts = [
+            f"{e} {_version_move(moved[e])}" if e in moved else e for e in done.get(address, [])
+        ]
+        if address in trouble:
+            counts["failed"] += 1
+            done_part = [f"done: {', '.join(parts)}"] if parts else []
+            lines.append(f"  x {address}: " + "; ".join([*trouble[address], *done_part]))
+        elif change.action is Action.CREATE:
+            counts["created"] += 1
+            lines.append(f"  + {address}: created " + ", ".join(parts))
+        else:
+            counts["rolled"] += 1
+            lines.append(f"  ⇡ {address}: rolled " + ", ".join(parts))
+    totals = ", ".join(f"{n} {word}" for word, n in counts.items() if n)
+    return f"; deployments: {totals}", lines
 
 
 def error_text(error: errors.ReconcilerError, *, colour: bool = False) -> str:
@@ -162,13 +296,24 @@ def error_text(error: errors.ReconcilerError, *, colour: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
-def state_list(resources: Iterable[Resource]) -> str:
+def state_list(resources: Iterable[Resource], deployments: Iterable[Deployment] = ()) -> str:
     lines = []
     for resource in resources:
         effective = ceiling.effective(resource.platform, resource.user)
         managed = "bootstrap" if resource.managed_by_bootstrap else "api"
         lines.append(f"{resource.address}  {effective.state}  {managed}")
+    for deployment in deployments:
+        runs = ", ".join(
+            f"{c.experiment_id} {c.image_version} ×{c.replicas}" for c in deployment.compositions
+        )
+        lines.append(f"{deployment.address}  {runs}")
     return "\n".join(lines) + ("\n" if lines else "")
+
+
+def deployment_json(deployment: Deployment) -> str:
+    return (
+        orjson.dumps(deployment.model_dump(mode="json"), option=orjson.OPT_INDENT_2).decode() + "\n"
+    )
 
 
 def resource_json(resource: Resource) -> str:

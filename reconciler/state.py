@@ -1,7 +1,8 @@
 """The state document: what was applied, both sources' intents, and its identity.
 
-A state has a `lineage` (fixed when the state is first written) and a `serial` (bumped
-on every write that changes content); together they let apply refuse a stale plan and
+A state records the catalog's resources and the deployments with their pinned
+compositions. It has a `lineage` (fixed when the state is first written) and a `serial`
+(bumped on every write that changes content); together they let apply refuse a stale plan and
 let a writer refuse to replace a newer state. This module encodes and decodes the
 document (`schemas/state.schema.json` is generated from `StateDocument`), upgrades
 older formats on read, refuses newer ones, and checks that a new state may succeed an
@@ -22,16 +23,22 @@ import pydantic
 from pydantic import BaseModel, ConfigDict
 
 from reconciler import errors
-from reconciler.model import Resource
+from reconciler.model import Deployment, Resource
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+
+
+def _add_deployments(raw: dict[str, Any]) -> dict[str, Any]:
+    """Format 1 → 2: deployments arrived; a format 1 state has none."""
+    return {**raw, "version": 2, "deployments": []}
+
 
 # Upgrades from older formats, keyed by the format they read; each returns the next one.
-UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _add_deployments}
 
 
 class StateDocument(BaseModel):
-    """A state document. `resources` is sorted by address in the file."""
+    """A state document. `resources` and `deployments` are sorted by address in the file."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -41,10 +48,15 @@ class StateDocument(BaseModel):
     lineage: str
     workspaces: tuple[str, ...] = ()
     resources: tuple[Resource, ...] = ()
+    deployments: tuple[Deployment, ...] = ()
 
     @cached_property
     def by_address(self) -> dict[str, Resource]:
         return {r.address: r for r in self.resources}
+
+    @cached_property
+    def deployments_by_address(self) -> dict[str, Deployment]:
+        return {d.address: d for d in self.deployments}
 
 
 def empty(tool_version: str) -> StateDocument:
@@ -58,17 +70,21 @@ def successor(
     *,
     tool_version: str,
     workspaces: tuple[str, ...] | None = None,
+    deployments: Mapping[str, Deployment] | None = None,
 ) -> StateDocument:
     """The next state: same lineage, serial + 1, resources sorted by address.
 
     `workspaces` are the workspaces created explicitly (SDK); None keeps the prior's.
+    `deployments` likewise: None keeps the prior's.
     """
+    kept = prior.deployments_by_address if deployments is None else deployments
     return StateDocument(
         tool_version=tool_version,
         serial=prior.serial + 1,
         lineage=prior.lineage,
         workspaces=tuple(sorted(prior.workspaces if workspaces is None else workspaces)),
         resources=tuple(resources[a] for a in sorted(resources)),
+        deployments=tuple(kept[a] for a in sorted(kept)),
     )
 
 

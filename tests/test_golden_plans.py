@@ -1,9 +1,11 @@
 """Golden plan cases: inputs in, expected plan out.
 
 Each directory under tests/golden/ is one case:
-- `prior/values.yaml`, `prior/overrides.yaml` (optional): applied first, to build the
-  prior state;
-- `values.yaml`, `overrides.yaml` (optional): the inputs of the plan under test;
+- `prior/values.yaml`, `prior/overrides.yaml`, `prior/upgrades.txt` (optional): applied
+  first, to build the prior state (an overrides file may declare deployments);
+- `values.yaml`, `overrides.yaml`, `upgrades.txt` (optional): the inputs of the plan under
+  test. `upgrades.txt` holds one `--upgrade` spec per line (`#` starts a comment), as the
+  command line gives them;
 - `expected.txt`: the plan as `reconciler plan` prints it (no colour), or
   `expected-error.txt`: the error it must fail with.
 
@@ -21,20 +23,30 @@ from reconciler import engine, errors, render
 from reconciler.backends.memory import MemoryBackend
 from reconciler.overrides import load_overrides
 from reconciler.targets.memory import MemoryTarget
+from reconciler.upgrades import parse_spec
 from reconciler.values import load_values
 
 GOLDEN = Path(__file__).parent / "golden"
 CASES = sorted(p.name for p in GOLDEN.iterdir() if p.is_dir())
 
 
+def upgrade_specs(path: Path) -> list[str]:
+    lines = (line.split("#", 1)[0].strip() for line in path.read_text().splitlines())
+    return [line for line in lines if line]
+
+
 def inputs_in(directory: Path) -> engine.Inputs | None:
     values = directory / "values.yaml"
     overrides = directory / "overrides.yaml"
-    if not values.exists() and not overrides.exists():
+    upgrades = directory / "upgrades.txt"
+    if not values.exists() and not overrides.exists() and not upgrades.exists():
         return None
     return engine.Inputs(
         values=load_values([values]) if values.exists() else None,
         overrides=load_overrides(overrides) if overrides.exists() else None,
+        upgrades=tuple(parse_spec(spec) for spec in upgrade_specs(upgrades))
+        if upgrades.exists()
+        else (),
     )
 
 

@@ -51,9 +51,17 @@ def test_eight_processes_never_lose_an_update(
             # Half the workers give up at once when the lock is held, half wait for it.
             wait = ["--lock-timeout", "60s"] if index % 2 else []
             run = reconciler(
-                "apply", "--overrides", str(overrides), "--state", s3_url,
-                "--target", f"dir:{tmp_path / 'cluster'}", "--auto-approve", *wait,
-                cwd=tmp_path, env=s3_env,
+                "apply",
+                "--overrides",
+                str(overrides),
+                "--state",
+                s3_url,
+                "--target",
+                f"dir:{tmp_path / 'cluster'}",
+                "--auto-approve",
+                *wait,
+                cwd=tmp_path,
+                env=s3_env,
             )
             runs.append((round_, run))
         return runs
@@ -86,19 +94,40 @@ def test_eight_processes_never_lose_an_update(
 def test_a_plan_saved_from_s3_state_is_refused_once_the_state_moved_on(
     tmp_path: Path, s3_url: str, s3_env: dict[str, str]
 ) -> None:
-    assert reconciler(
-        "apply", "-f", VALUES, "--state", s3_url, "--auto-approve", cwd=tmp_path, env=s3_env
-    ).code == 0
+    assert (
+        reconciler(
+            "apply", "-f", VALUES, "--state", s3_url, "--auto-approve", cwd=tmp_path, env=s3_env
+        ).code
+        == 0
+    )
     saved = reconciler(
-        "plan", "-f", VALUES, "--overrides", str(EXAMPLES / "overrides.yaml"),
-        "--state", s3_url, "--out", "review.plan", cwd=tmp_path, env=s3_env,
+        "plan",
+        "-f",
+        VALUES,
+        "--overrides",
+        str(EXAMPLES / "overrides.yaml"),
+        "--state",
+        s3_url,
+        "--out",
+        "review.plan",
+        cwd=tmp_path,
+        env=s3_env,
     )
     assert saved.code == 0, saved.err
     other = overrides_for(tmp_path, 99, 0)
-    assert reconciler(
-        "apply", "--overrides", str(other), "--state", s3_url, "--auto-approve",
-        cwd=tmp_path, env=s3_env,
-    ).code == 0
+    assert (
+        reconciler(
+            "apply",
+            "--overrides",
+            str(other),
+            "--state",
+            s3_url,
+            "--auto-approve",
+            cwd=tmp_path,
+            env=s3_env,
+        ).code
+        == 0
+    )
     before = read_state(s3_url)
     stale = reconciler(
         "apply", "review.plan", "--state", s3_url, "--auto-approve", cwd=tmp_path, env=s3_env
@@ -112,11 +141,17 @@ def test_the_state_object_is_written_with_the_requested_encryption(
     tmp_path: Path, s3_url: str, s3_env: dict[str, str]
 ) -> None:
     run = reconciler(
-        "apply", "-f", VALUES, "--state", s3_url, "--auto-approve", cwd=tmp_path,
+        "apply",
+        "-f",
+        VALUES,
+        "--state",
+        s3_url,
+        "--auto-approve",
+        cwd=tmp_path,
         env={**s3_env, "RECONCILER_S3_SSE": "AES256"},
     )
     assert run.code == 0, run.err
-    bucket, key = s3_url[len("s3://"):].split("/", 1)
+    bucket, key = s3_url[len("s3://") :].split("/", 1)
     client = boto3.client("s3", endpoint_url=s3_env["AWS_ENDPOINT_URL_S3"])
     head = client.head_object(Bucket=bucket, Key=key)
     assert head.get("ServerSideEncryption") == "AES256"

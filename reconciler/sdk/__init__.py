@@ -11,20 +11,35 @@
         name="My H2O-3 Runtime", runtime_image=image, model_type="h2o3"
     )
     runtime.deprecate(reason="Migrating to new runtime")
+    deployment = workspace.deployments.create(
+        "fraud", compositions=[{"experiment_id": "exp-1", "model_type": "h2o3"}]
+    )
+    deployment.upgrade_runtime_image()
 
 Every mutating call is one locked transaction through the engine, with the same state
 backends and targets as the CLI: user intents are recorded in the state, so a later
 Helm values apply keeps every change the ceiling rule says it must keep. Objects read
 the current state on every property access. Errors are the `reconciler.errors` tree.
 
-Modules: client.py (Client, workspaces), images.py, runtimes.py, objects.py (shared
-behaviour), tables.py (what `list()` returns), session.py (state, target, transactions).
+Modules: client.py (Client, workspaces), images.py, versions.py, runtimes.py,
+deployments.py, objects.py (shared behaviour), tables.py (what `list()` returns),
+session.py (state, target, transactions).
 """
 
 from reconciler.sdk.client import Client, Workspace
+from reconciler.sdk.deployments import Composition, Deployment
 from reconciler.sdk.images import RuntimeImage
 from reconciler.sdk.runtimes import Runtime
 from reconciler.sdk.tables import Table
 from reconciler.sdk.versions import RuntimeImageVersion
 
-__all__ = ["Client", "Runtime", "RuntimeImage", "RuntimeImageVersion", "Table", "Workspace"]
+__all__ = [
+    "Client",
+    "Composition",
+    "Deployment",
+    "Runtime",
+    "RuntimeImage",
+    "RuntimeImageVersion",
+    "Table",
+    "Workspace",
+]

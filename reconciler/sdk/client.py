@@ -10,7 +10,8 @@ A client works on one state (a path, `s3://bucket/key`, or a Backend) and one ta
 `RECONCILER_STATE` and `RECONCILER_TARGET`, else `state/reconciler.state.json` and
 `dir:state/cluster`.
 
-Owns the workspace objects and wiring; catalog objects live in images.py and runtimes.py.
+Owns the workspace objects and wiring; catalog objects live in images.py and runtimes.py,
+deployments in deployments.py.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any, ClassVar
 
 from reconciler import errors
 from reconciler.backends import Backend
+from reconciler.sdk.deployments import Deployments
 from reconciler.sdk.images import RuntimeImages
 from reconciler.sdk.runtimes import AllRuntimes, Runtimes
 from reconciler.sdk.session import Session
@@ -28,13 +30,15 @@ from reconciler.targets import Target
 
 
 class Workspace:
-    """A workspace: its own runtimes and images, and the bootstrap-managed ones it sees."""
+    """A workspace: its own runtimes and images, the bootstrap-managed ones it sees, and
+    its model deployments."""
 
     FIELDS: ClassVar[tuple[str, ...]] = ("name",)
 
     def __init__(self, session: Session, name: str) -> None:
         self.name = name
         self.runtimes = Runtimes(session, name)
+        self.deployments = Deployments(session, name)
 
     @property
     def runtime_images(self) -> RuntimeImages:

@@ -34,16 +34,18 @@ KIND_LABELS = {
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 
 
-def id_from_name(name: str, *, kind: Kind) -> str:
-    """The id a display name gives (`My H2O-3 Runtime` → `my-h2o-3-runtime`)."""
+def id_from_name(name: str, *, kind: Kind | str) -> str:
+    """The id a display name gives (`My H2O-3 Runtime` → `my-h2o-3-runtime`).
+
+    `kind` names what is created in errors: a catalog kind, or a label ("deployment").
+    """
+    label = KIND_LABELS[kind] if isinstance(kind, Kind) else kind
     if not isinstance(name, str) or not name.strip():
-        raise errors.InputError(
-            f"a {KIND_LABELS[kind]} needs a name", hint='pass name="My Custom Scorer"'
-        )
+        raise errors.InputError(f"a {label} needs a name", hint='pass name="My Custom Scorer"')
     slug = _NOT_SLUG.sub("-", name.lower()).strip("-")
     if not ID_PATTERN.match(slug):
         raise errors.InputError(
-            f"cannot derive a {KIND_LABELS[kind]} id from the name {name!r} (got {slug!r})",
+            f"cannot derive a {label} id from the name {name!r} (got {slug!r})",
             detail="ids are the name in lowercase with other characters turned into '-': they "
             "must start with a letter, end with a letter or digit, and be at most 63 long",
             hint="choose a name that starts with a letter and is at most 63 characters long",
@@ -56,10 +58,10 @@ def check_uid(uid: str | None, snapshot: Snapshot) -> None:
         return
     if not isinstance(uid, str) or not uid.strip():
         raise errors.InputError(f"uid must be a non-empty string, not {uid!r}")
-    owner = snapshot.uid_owner(uid)
+    owner = snapshot.uid_taken(uid)
     if owner is not None:
         raise errors.ConflictError(
-            f"uid {uid} is already used by {owner.address}",
+            f"uid {uid} is already used by {owner}",
             hint="leave uid out to get a new one, or pass a uid no other resource has",
         )
 

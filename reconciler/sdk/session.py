@@ -19,12 +19,12 @@ import os
 import threading
 import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
-from reconciler import catalog, engine, errors, state
+from reconciler import catalog, engine, errors, state, upgrades
 from reconciler.backends import Backend, open_backend
-from reconciler.model import GLOBAL_WORKSPACE, Kind, Resource
+from reconciler.model import GLOBAL_WORKSPACE, Deployment, Kind, Resource
 from reconciler.overrides import Overrides
 from reconciler.plan import Plan
 from reconciler.targets import DEFAULT_DIR, Target, open_target
@@ -50,16 +50,23 @@ class Snapshot:
     workspaces: tuple[str, ...] = ()
     lineage: str | None = None
     serial: int = 0
+    deployments: Mapping[str, Deployment] = field(default_factory=dict)
 
     @cached_property
     def catalog(self) -> catalog.Catalog:
         return catalog.Catalog(self.resources)
 
     @cached_property
+    def resolver(self) -> upgrades.Resolver:
+        """Upgrade targets against this snapshot's catalog (latest versions found once)."""
+        return upgrades.Resolver(self.resources)
+
+    @cached_property
     def workspace_names(self) -> tuple[str, ...]:
         """Every workspace: created through the SDK, `global`, or holding resources."""
         names = {GLOBAL_WORKSPACE, *self.workspaces}
         names.update(workspace_of(address) for address in self.resources)
+        names.update(workspace_of(address) for address in self.deployments)
         return tuple(sorted(names))
 
     def of_kind(self, kind: Kind, workspace: str | None = None) -> list[Resource]:
@@ -76,6 +83,16 @@ class Snapshot:
     @cached_property
     def _by_uid(self) -> dict[str, Resource]:
         return {r.uid: r for r in self.resources.values() if r.uid}
+
+    def uid_taken(self, uid: str) -> str | None:
+        """The address of whatever (resource or deployment) has this uid, if anything."""
+        owner = self.uid_owner(uid)
+        if owner is not None:
+            return owner.address
+        for deployment in self.deployments.values():
+            if deployment.uid == uid:
+                return deployment.address
+        return None
 
 
 EMPTY = Snapshot(resources={})
@@ -131,6 +148,7 @@ class Session:
             workspaces=document.workspaces,
             lineage=document.lineage,
             serial=document.serial,
+            deployments=document.deployments_by_address,
         )
         with self._guard:
             self._cached = (blob.etag, snapshot)
@@ -181,11 +199,21 @@ def _apply_error(result: engine.ApplyResult) -> errors.ApplyError:
     lines += [
         f"{change.address}: skipped (depends on a failed change)" for change in result.skipped
     ]
+    lines += [
+        f"{change.address} {experiment}: {error.summary}"
+        for change, experiment, error in result.roll_failed
+    ]
+    lines += [
+        f"{change.address} {experiment}: skipped (depends on a failed change)"
+        for change, experiment in result.roll_skipped
+    ]
     if result.interrupted:
         lines.append("the apply was interrupted before every change ran")
+    failed = len(result.failed) + len(result.roll_failed)
+    skipped = len(result.skipped) + len(result.roll_skipped)
+    applied = len(result.applied) + len(result.rolled)
     return errors.ApplyError(
-        f"the call was only partly applied: {len(result.failed)} failed, "
-        f"{len(result.skipped)} skipped, {len(result.applied)} applied",
+        f"the call was only partly applied: {failed} failed, {skipped} skipped, {applied} applied",
         detail="\n".join(lines),
         hint="fix the cause above and repeat the call: what was applied is recorded in the "
         "state, so repeating it converges",

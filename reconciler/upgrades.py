@@ -1,0 +1,375 @@
+"""Runtime-image upgrades of deployments: the request syntax, and what a request means.
+
+- `parse_spec`: the syntax of `--upgrade SPEC` and `reconciler upgrade SPEC`, covering
+  every form of the SDK's `deployment.upgrade_runtime_image(...)`:
+
+      DEPLOYMENT                        every composition → its latest available version
+      DEPLOYMENT=TARGET                 one image or version (single-composition only)
+      DEPLOYMENT:EXP=TARGET[,EXP=...]   per experiment; `*=TARGET` covers the others
+
+  DEPLOYMENT is `workspaces/<ws>/deployments/<id>` or `<ws>/<id>`. TARGET is `latest`,
+  an image id, `<image-id>/versions/vX.Y.Z`, a bare `vX.Y.Z` (that version of the image
+  the composition runs), or a full runtime image or version address. Ids resolve in the
+  deployment's workspace first, then in `global`.
+- `Resolver.resolve`: one request against one deployment and the catalog → the
+  compositions' new pins, with warnings (DEPRECATED targets) and notes (skipped
+  compositions). Unknown experiments, an image for a multi-composition deployment and
+  DISABLED targets are errors.
+- `Resolver.available_upgrade`: where "latest" moves a composition — a newer available
+  version, or, when its own version is DISABLED, any available one (even an older one).
+- `newly_available`: which compositions a catalog change gives an upgrade, the blast
+  radius a reviewer reads before anything rolls.
+
+Pure. Which deployments exist and how new ones select a runtime is deployments.py's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from reconciler import ceiling, errors
+from reconciler.catalog import Catalog
+from reconciler.model import (
+    GLOBAL_WORKSPACE,
+    SEMVER_PATTERN,
+    Address,
+    Composition,
+    Deployment,
+    Kind,
+    Resource,
+    State,
+    check_experiment_id,
+    image_address,
+    image_of,
+    normalize_version,
+    parse_deployment,
+    version_key,
+)
+from reconciler.overrides import LATEST, WILDCARD, UpgradeRequest
+
+SPEC_HINT = (
+    "write DEPLOYMENT (every composition to latest), DEPLOYMENT=TARGET (a single-composition "
+    "deployment), or DEPLOYMENT:EXPERIMENT=TARGET,*=TARGET; TARGET is latest, an image id, "
+    "IMAGE/versions/vX.Y.Z, vX.Y.Z or an address"
+)
+
+
+def parse_spec(text: str) -> UpgradeRequest:
+    """An `--upgrade` spec (module docstring) → a request naming the spec in its errors."""
+    origin = f"--upgrade {text}"
+
+    def fail(summary: str) -> errors.InputError:
+        return errors.InputError(f"{origin}: {summary}", hint=SPEC_HINT)
+
+    def deployment(head: str) -> str:
+        try:
+            return parse_deployment(head.strip())
+        except errors.InputError as exc:
+            raise fail(exc.summary) from None
+
+    def target(value: str) -> str | None:
+        value = value.strip()
+        if not value:
+            raise fail("a target is missing after '='")
+        return None if value == LATEST else value
+
+    head, colon, assignments = text.partition(":")
+    if colon:
+        targets: list[tuple[str, str | None]] = []
+        for part in assignments.split(","):
+            experiment, equals, value = (piece.strip() for piece in part.partition("="))
+            if not equals or not experiment:
+                raise fail(f"{part.strip()!r} is not EXPERIMENT=TARGET")
+            if experiment != WILDCARD:
+                try:
+                    check_experiment_id(experiment)
+                except errors.InputError as exc:
+                    raise fail(exc.summary) from None
+            if experiment in dict(targets):
+                raise fail(f"experiment {experiment} is listed twice")
+            targets.append((experiment, target(value)))
+        return UpgradeRequest(deployment(head), tuple(targets), origin=origin)
+    head, equals, value = text.partition("=")
+    if not equals:
+        return UpgradeRequest(deployment(head), origin=origin)
+    chosen = target(value)
+    # `=latest` asks what no target asks: it concerns every composition, however many.
+    return UpgradeRequest(
+        deployment(head), ((WILDCARD, chosen),), single=chosen is not None, origin=origin
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """A deployment after one request (the same object when nothing moves)."""
+
+    deployment: Deployment
+    warnings: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AvailableUpgrade:
+    """After a plan, composition `experiment_id` of `deployment` could move from `current`
+    to `available` (version addresses; `available` None: no version is available).
+
+    `reason` is set when the composition's own version becomes DISABLED: it keeps running,
+    and the upgrade (perhaps to an older version) is the way off it.
+    """
+
+    deployment: str
+    experiment_id: str
+    current: str
+    available: str | None
+    reason: str = ""
+
+
+def version_label(address: str) -> str:
+    """`.../versions/v1.6.0` → `v1.6.0`."""
+    return address.rsplit("/", 1)[1]
+
+
+class Resolver:
+    """Upgrade targets against one catalog; each image's latest version is found once."""
+
+    def __init__(self, resources: Mapping[str, Resource]) -> None:
+        self.catalog = Catalog(resources)
+        self._latest: dict[str, Resource | None] = {}
+
+    @property
+    def resources(self) -> Mapping[str, Resource]:
+        return self.catalog.resources
+
+    def latest(self, image: str) -> Resource | None:
+        """The image's latest available version; None when none is (or no such image)."""
+        if image not in self._latest:
+            try:
+                self._latest[image] = self.catalog.latest_version(image)
+            except errors.NotFoundError:
+                self._latest[image] = None
+        return self._latest[image]
+
+    def availability(self, address: str) -> State | None:
+        """The cascaded state of a resource; None when it does not exist."""
+        if address not in self.catalog.resources:
+            return None
+        return self.catalog.availability(address)
+
+    def disabled_because(self, address: str) -> str:
+        """Why a DISABLED version is: its own reason, else its image's."""
+        for where in (address, image_of(address)):
+            resource = self.catalog.resources.get(where)
+            if resource is not None:
+                effective = ceiling.effective(resource.platform, resource.user)
+                if effective.state is State.DISABLED:
+                    return effective.reason
+        return ""
+
+    def available_upgrade(self, composition: Composition) -> Resource | None:
+        """Where upgrading to latest moves the composition; None: it stays (module doc)."""
+        current = composition.image_version
+        latest = self.latest(image_of(current))
+        if latest is None or latest.address == current:
+            return None
+        if self.availability(current) in (State.DISABLED, None):
+            return latest  # off a DISABLED version, even to an older one
+        newer = version_key(version_label(latest.address)) > version_key(version_label(current))
+        return latest if newer else None
+
+    def resolve(self, request: UpgradeRequest, deployment: Deployment) -> Resolution:
+        where = f"{request.origin}: " if request.origin else ""
+        targets = dict(request.targets)
+        unknown = [e for e in targets if e != WILDCARD and deployment.composition(e) is None]
+        if unknown:
+            raise errors.NotFoundError(
+                f"{where}experiment {unknown[0]} is not a composition of {deployment.address}",
+                detail=f"its experiments: {', '.join(deployment.experiments)}",
+                hint="use one of its experiment ids, or '*' for every experiment not listed",
+            )
+        if request.single and len(deployment.compositions) > 1:
+            raise errors.UsageError(
+                f"{where}{deployment.address} has {len(deployment.compositions)} compositions: "
+                "say which experiment each runtime image is for",
+                detail="one runtime image or version is accepted for single-composition "
+                f"deployments only; its experiments: {', '.join(deployment.experiments)}",
+                hint='map experiment ids to images: upgrade_runtime_image({"exp-1": image, '
+                '"*": None}), or on the command line DEPLOYMENT:exp-1=IMAGE,*=latest',
+            )
+        compositions: list[Composition] = []
+        warnings: list[str] = []
+        notes: list[str] = []
+        for composition in deployment.compositions:
+            key = composition.experiment_id if composition.experiment_id in targets else WILDCARD
+            if key not in targets:
+                compositions.append(composition)  # not asked for: it stays
+                continue
+            label = f"{deployment.address}  {composition.experiment_id}"
+            target = self._target(targets[key], composition, deployment, where, notes)
+            if target is None:
+                compositions.append(composition)
+                continue
+            if self.availability(target.address) is State.DEPRECATED:
+                reason = ceiling.effective(target.platform, target.user).reason
+                warnings.append(
+                    f"{label}: upgrading to {target.address}, which is DEPRECATED"
+                    + (f" ({reason})" if reason else "")
+                )
+            compositions.append(composition.with_(image_version=target.address))
+        if all(a is b for a, b in zip(compositions, deployment.compositions, strict=True)):
+            return Resolution(deployment, (), tuple(notes))
+        return Resolution(
+            deployment.with_(compositions=tuple(compositions)), tuple(warnings), tuple(notes)
+        )
+
+    def _target(
+        self,
+        reference: str | None,
+        composition: Composition,
+        deployment: Deployment,
+        where: str,
+        notes: list[str],
+    ) -> Resource | None:
+        """The version to move to, or None (noted) when the composition stays."""
+        current = composition.image_version
+        label = f"{deployment.address}  {composition.experiment_id}"
+        if reference is None:
+            latest = self.latest(image_of(current))
+            if latest is None:
+                raise errors.PlanError(
+                    f"{where}cannot upgrade {deployment.address} {composition.experiment_id}: "
+                    f"{image_of(current)} has no available version",
+                    detail="the image is DISABLED, or every version of it is",
+                    hint="activate or add a version, or upgrade to another runtime image",
+                )
+            target = self.available_upgrade(composition)
+            if target is None:
+                notes.append(
+                    f"{label}: already on {version_label(current)}, the latest available, skipped"
+                    if latest.address == current
+                    else f"{label}: runs {version_label(current)}, newer than the latest "
+                    f"available {version_label(latest.address)}, skipped"
+                )
+            return target
+        address = self._address(reference, composition, deployment, where)
+        if self.resources[address].kind is Kind.IMAGE:
+            target = self.latest(address)
+            if target is None:
+                raise errors.PlanError(
+                    f"{where}cannot upgrade {deployment.address} {composition.experiment_id} "
+                    f"to {address}: it has no available version",
+                    detail="the image is DISABLED, or every version of it is; DISABLED "
+                    "versions cannot be used for upgrades",
+                    hint="pick another image, or activate one of its versions first",
+                )
+        else:
+            if self.availability(address) is State.DISABLED:
+                because = self.disabled_because(address)
+                raise errors.PlanError(
+                    f"{where}cannot upgrade {deployment.address} {composition.experiment_id} "
+                    f"to {address}: it is DISABLED" + (f" ({because})" if because else ""),
+                    detail="DISABLED versions cannot be used for new deployments or upgrades",
+                    hint="pick an ACTIVE version (image.versions.list() shows their states)",
+                )
+            target = self.resources[address]
+        if target.address == current:
+            notes.append(f"{label}: already on {version_label(current)}, skipped")
+            return None
+        return target
+
+    def _address(
+        self, reference: str, composition: Composition, deployment: Deployment, where: str
+    ) -> str:
+        """A target reference (module docstring) → the address of an existing image or
+        version the deployment's workspace sees."""
+        workspace = deployment.address.split("/", 2)[1]
+        try:
+            if reference.startswith("workspaces/"):
+                parsed = Address.parse(reference)
+                if parsed.kind is Kind.RUNTIME:
+                    raise errors.InputError(
+                        f"{reference} is a runtime: upgrades name a runtime image or version",
+                        hint="name the runtime image (or one of its versions) to run",
+                    )
+                if parsed.workspace not in (workspace, GLOBAL_WORKSPACE):
+                    raise errors.InputError(
+                        f"{reference} belongs to workspace {parsed.workspace}, which "
+                        f"{deployment.address} does not see",
+                        hint="use an image of the deployment's workspace, or one of global",
+                    )
+                address = str(parsed)
+            elif SEMVER_PATTERN.match(reference):
+                version = normalize_version(reference, what="upgrade target")
+                address = f"{image_of(composition.image_version)}/versions/{version}"
+            else:
+                image_id, _, version = reference.partition("/versions/")
+                home = workspace
+                if image_address(workspace, image_id) not in self.resources:
+                    home = GLOBAL_WORKSPACE
+                address = image_address(home, image_id)
+                if version:
+                    address += "/versions/" + normalize_version(version, what="upgrade target")
+        except errors.InputError as exc:
+            raise errors.InputError(f"{where}{exc.summary}", hint=exc.hint) from None
+        if address not in self.resources:
+            raise errors.NotFoundError(
+                f"{where}runtime image {address} does not exist",
+                detail=f"asked for {deployment.address} {composition.experiment_id} as "
+                f"{reference!r}",
+                hint="workspace.runtimes.images.list() (or `reconciler state list`) shows the "
+                "images and versions that exist",
+            )
+        return address
+
+
+def newly_available(
+    *,
+    before: Resolver,
+    after: Resolver,
+    deployments: Iterable[Deployment],
+    changed: Iterable[str],
+    rolling: frozenset[tuple[str, str]] = frozenset(),
+) -> tuple[AvailableUpgrade, ...]:
+    """Compositions whose available upgrade a catalog change creates or moves, or whose
+    own version it disables; `rolling` (deployment, experiment) pairs upgrade in the plan
+    itself and are left out. Only images and versions in `changed` are looked at."""
+    images = {
+        image_of(address) if "/versions/" in address else address
+        for address in changed
+        if "/runtimeImages/" in address
+    }
+    if not images:
+        return ()
+    found = []
+    for deployment in deployments:
+        for composition in deployment.compositions:
+            current = composition.image_version
+            if image_of(current) not in images:
+                continue
+            if (deployment.address, composition.experiment_id) in rolling:
+                continue
+            was, now = before.available_upgrade(composition), after.available_upgrade(composition)
+            newly_disabled = after.availability(current) in (State.DISABLED, None) and (
+                before.availability(current) not in (State.DISABLED, None)
+            )
+            moved = now is not None and (was is None or was.address != now.address)
+            if not (moved or newly_disabled):
+                continue
+            reason = ""
+            if newly_disabled:
+                because = after.disabled_because(current)
+                reason = (
+                    f"{version_label(current)} becomes DISABLED"
+                    + (f" ({because})" if because else "")
+                    + "; it keeps running"
+                )
+            found.append(
+                AvailableUpgrade(
+                    deployment=deployment.address,
+                    experiment_id=composition.experiment_id,
+                    current=current,
+                    available=now.address if now is not None else None,
+                    reason=reason,
+                )
+            )
+    return tuple(found)
