@@ -16,10 +16,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# Plan the examples against the embedded defaults (state/ and dir:state/cluster), save
+# the plan, apply exactly that plan, and show the result.
 demo: install
-	$(BIN)/reconciler plan -f examples/values.yaml --overrides examples/overrides.yaml
-	$(BIN)/reconciler apply -f examples/values.yaml --overrides examples/overrides.yaml --auto-approve
-	$(BIN)/reconciler state list
+	$(BIN)/reconciler plan -f examples/values.yaml --overrides examples/overrides.yaml --out state/demo.plan
+	$(BIN)/reconciler apply state/demo.plan --auto-approve
+	$(BIN)/reconciler show
 
 test: install
 	$(BIN)/python -m pytest

@@ -21,12 +21,12 @@ EXAMPLE_ARGS = [
 def test_examples_plan_apply_then_no_changes(tmp_path: Path) -> None:
     first = reconciler("plan", *EXAMPLE_ARGS, "--detailed-exitcode", cwd=tmp_path)
     assert first.code == 2, first.err
-    assert "Plan: 27 to add, 0 to change" in first.out
+    assert "Plan: 28 to add, 0 to change" in first.out
     assert not (tmp_path / "state").exists(), "plan must not write anything"
 
     applied = reconciler("apply", *EXAMPLE_ARGS, "--auto-approve", cwd=tmp_path)
     assert applied.code == 0, applied.err
-    assert "Apply complete! 27 applied, 0 failed, 0 skipped. State serial 1." in applied.out
+    assert "Apply complete! 27 applied, 0 failed, 0 skipped; deployments: 1 created." in applied.out
 
     again = reconciler("plan", *EXAMPLE_ARGS, "--detailed-exitcode", cwd=tmp_path)
     assert again.code == 0, again.out + again.err
@@ -62,7 +62,7 @@ def test_apply_writes_one_manifest_per_object(tmp_path: Path) -> None:
     )
     assert custom["metadata"]["labels"]["runtimes.reconciler.dev/managed-by-bootstrap"] == "false"
     files = sorted(p for p in cluster.rglob("*.yaml"))
-    assert len(files) == 27
+    assert len(files) == 27 + 2  # the catalog, and the two compositions of one deployment
 
 
 def test_removing_a_runtime_from_values_disables_it_and_keeps_it(tmp_path: Path) -> None:
@@ -99,8 +99,11 @@ def test_json_and_markdown_plans(tmp_path: Path) -> None:
     as_json = reconciler("plan", *EXAMPLE_ARGS, "--json", cwd=tmp_path)
     plan = json.loads(as_json.out)
     assert plan["format_version"] == 1
-    assert plan["summary"]["add"] == 27
+    assert plan["summary"]["add"] == 28
     assert {c["action"] for c in plan["changes"]} == {"+"}
+    assert [d["address"] for d in plan["deployments"]] == [
+        "workspaces/fraud-team/deployments/fraud-detection"
+    ]
     markdown = reconciler("plan", *EXAMPLE_ARGS, "--format", "markdown", cwd=tmp_path)
     assert markdown.out.startswith("### runtime-reconciler plan")
     assert "| `+` | `workspaces/global/runtimeImages/h2oai-h2o3mojo-scorer` |" in markdown.out
@@ -110,7 +113,7 @@ def test_saved_plan_applies_then_is_stale(tmp_path: Path) -> None:
     planfile = tmp_path / "catalog.plan"
     assert reconciler("plan", *EXAMPLE_ARGS, "--out", str(planfile), cwd=tmp_path).code == 0
     shown = reconciler("show", str(planfile), cwd=tmp_path)
-    assert "Plan: 27 to add" in shown.out
+    assert "Plan: 28 to add" in shown.out
     assert reconciler("apply", str(planfile), "--auto-approve", cwd=tmp_path).code == 0
     stale = reconciler("apply", str(planfile), "--auto-approve", cwd=tmp_path)
     assert stale.code == 1
@@ -131,3 +134,28 @@ def test_copy_of_examples_dir_is_self_contained(tmp_path: Path) -> None:
     )
     assert run.code == 0, run.err
     assert run.out.startswith("Valid:")
+
+
+def test_a_release_shows_its_blast_radius_and_rolls_only_when_asked(tmp_path: Path) -> None:
+    release = [*EXAMPLE_ARGS[:2], "-f", str(EXAMPLES / "values-release.yaml"), *EXAMPLE_ARGS[2:]]
+    assert reconciler("apply", *EXAMPLE_ARGS, "--auto-approve", cwd=tmp_path).code == 0
+    challenger = (
+        tmp_path
+        / "state/cluster/workspaces/fraud-team/deployments/fraud-detection/compositions"
+        / "challenger.yaml"
+    )
+    image = "docker.io/h2oai/h2oai-h2o3mojo-scorer"
+    assert f"image: {image}:v1.6.0" in challenger.read_text()
+
+    plan = reconciler("plan", *release, cwd=tmp_path)
+    assert "Upgrades available after this plan" in plan.out
+    assert "fraud-detection  challenger: v1.6.0 → v1.7.0" in plan.out
+    assert "0 deployments to roll" in plan.out
+    assert reconciler("apply", *release, "--auto-approve", cwd=tmp_path).code == 0
+    assert f"image: {image}:v1.6.0" in challenger.read_text(), "a release never rolls by itself"
+
+    rolled = reconciler("upgrade", "fraud-team/fraud-detection", "--auto-approve", cwd=tmp_path)
+    assert rolled.code == 0, rolled.err
+    assert "rolled challenger v1.6.0 → v1.7.0" in rolled.out
+    assert f"image: {image}:v1.7.0" in challenger.read_text()
+    assert reconciler("plan", *release, "--detailed-exitcode", cwd=tmp_path).code == 0
