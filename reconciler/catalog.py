@@ -3,7 +3,8 @@
 A version is selectable only if neither it nor its image is DISABLED; a runtime only if
 neither it nor its image is DISABLED. The *latest available version* of an image is the
 highest semantic version whose availability is ACTIVE, else the highest DEPRECATED one;
-DISABLED versions never count.
+DISABLED versions never count. An image id names the workspace's own image of that id,
+else `global`'s (`image_seen_from`).
 
 Pure: reads a mapping of resources, changes nothing.
 """
@@ -15,7 +16,35 @@ from collections.abc import Mapping
 from functools import cached_property
 
 from reconciler import ceiling, errors
-from reconciler.model import Kind, Resource, State, image_of, most_restrictive, version_key
+from reconciler.model import (
+    GLOBAL_WORKSPACE,
+    Kind,
+    Resource,
+    State,
+    image_address,
+    image_of,
+    most_restrictive,
+    normalize_version,
+    version_key,
+)
+
+
+def image_seen_from(
+    workspace: str, reference: str, *, resources: Mapping[str, Resource], what: str
+) -> str:
+    """`<image-id>[/versions/<version>]` → the address it names for `workspace`: the
+    workspace's own image if it has one, else `global`'s, which may not exist either.
+
+    `what` names the reference in the error about a malformed version.
+    """
+    image_id, _, version = reference.partition("/versions/")
+    home = workspace
+    if image_address(workspace, image_id) not in resources:
+        home = GLOBAL_WORKSPACE
+    address = image_address(home, image_id)
+    if version:
+        address += "/versions/" + normalize_version(version, what=what)
+    return address
 
 
 class Catalog:

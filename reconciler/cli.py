@@ -277,7 +277,8 @@ def _cmd_apply(args: argparse.Namespace, colour: bool) -> int:
     fmt = _fmt(args)
 
     def confirm(plan: Plan) -> bool:
-        _print_plan(plan, fmt, colour)
+        if saved is None:  # a saved plan was reviewed when it was made: don't repeat it
+            _print_plan(plan, fmt, colour)
         if args.auto_approve:
             return True
         answer = input("Apply these changes? Only 'yes' will be accepted: ")

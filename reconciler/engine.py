@@ -2,45 +2,32 @@
 
 plan:  read state → desired catalog (values, overrides, prior intents) → desired
        deployments (new ones, requested upgrades) → compute_plan.
-apply: lock → read state → (saved plan: staleness check) → confirm → execute catalog
-       changes in dependency order, then roll deployment compositions, all with bounded
-       parallelism → persist state in batches → unlock.
+apply: lock → read state → (saved plan: staleness check) → confirm → hand the catalog
+       changes, then the deployment rollouts, to the executor batch by batch → persist
+       state in batches → unlock.
 
-A failed change skips what depends on it while the rest continues; every batch that
-completes is persisted, so a crash or SIGTERM leaves a valid state and a re-run
-converges. A composition is the unit of a rollout: each one records its new version as
-it completes, so a deployment half rolled when something failed shows exactly which
-compositions moved. The state write is a compare-and-swap on the etag read under the
-lock, so even a writer that lost its lock cannot overwrite a newer state.
+Every batch that completes is persisted, and a stop request is honoured between batches,
+so a crash or SIGTERM leaves a valid state and a re-run converges. The state write is a
+compare-and-swap on the etag read under the lock, so even a writer that lost its lock
+cannot overwrite a newer state. How each change is carried out on the target (parallelism,
+skipping what depends on a failure, rolling back a failed rollout) is execute.py's.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import threading
 import time
-import uuid
-from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from reconciler import __version__, bootstrap, ceiling, deployments, errors, manifests, state
+from reconciler import __version__, bootstrap, deployments, errors, state
 from reconciler.backends import Backend, Blob, utc_now
+from reconciler.changes import Change, DeploymentChange
 from reconciler.desired import build_desired
-from reconciler.model import (
-    GLOBAL_WORKSPACE,
-    Composition,
-    Deployment,
-    Kind,
-    Resource,
-    check_id,
-    composition_address,
-    image_of,
-)
+from reconciler.model import GLOBAL_WORKSPACE, check_id
 from reconciler.overrides import Overrides, UpgradeRequest
-from reconciler.plan import Action, Change, DeploymentChange, Plan, compute_plan
+from reconciler.plan import Plan, compute_plan
 from reconciler.targets import Target
 from reconciler.values import Values
 
@@ -50,7 +37,7 @@ TOOL_VERSION = __version__
 # large state document does not dominate the apply.
 PERSIST_EVERY = 5000
 PERSIST_SECONDS = 10.0
-CHUNK = 500  # changes handed to the worker pool at once (and checked for a stop request)
+CHUNK = 500  # changes handed to the executor at once (and checked for a stop request)
 DEFAULT_PARALLELISM = 10
 
 
@@ -250,9 +237,12 @@ def _execute(
     parallelism: int,
     stop: threading.Event,
 ) -> None:
+    # Imported here so that plans, which never execute, do not pay for the executor's
+    # thread pool machinery at startup.
+    from reconciler import execute
+
     resources = dict(document.by_address)
     running = dict(document.deployments_by_address)
-    blocked: set[str] = set()  # addresses whose change failed or was skipped
     pending = 0
     last_persist = time.monotonic()
 
@@ -265,251 +255,34 @@ def _execute(
         pending = 0
         last_persist = time.monotonic()
 
-    with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
-        for batch in _batches(the_plan.changes):
+    def persist_if_due() -> None:
+        if pending and (
+            pending >= PERSIST_EVERY or time.monotonic() - last_persist >= PERSIST_SECONDS
+        ):
+            persist()
+
+    with execute.Executor(
+        target, resources=resources, running=running, parallelism=parallelism
+    ) as executor:
+        for batch in execute.batches(the_plan.changes, size=CHUNK):
             if stop.is_set():
                 result.interrupted = True
                 break
-            runnable = []
-            for change in batch:
-                if _dependencies(change) & blocked:
-                    result.skipped.append(change)
-                    blocked.add(change.address)
-                else:
-                    runnable.append(change)
-            now = utc_now()
-            outcomes = pool.map(functools.partial(_run, target=target, now=now), runnable)
-            for change, outcome in zip(runnable, outcomes, strict=True):
-                if isinstance(outcome, errors.ReconcilerError):
-                    result.failed.append((change, outcome))
-                    blocked.add(change.address)
-                    continue
-                if outcome is None:
-                    resources.pop(change.address, None)
-                else:
-                    resources[change.address] = outcome
-                result.applied.append(change)
-                pending += 1
-            if pending and (
-                pending >= PERSIST_EVERY or time.monotonic() - last_persist >= PERSIST_SECONDS
-            ):
-                persist()
-        for changes in _roll_batches(the_plan.deployments):
+            ran = executor.run(batch, now=utc_now())
+            result.applied += ran.applied
+            result.failed += ran.failed
+            result.skipped += ran.skipped
+            pending += len(ran.applied)
+            persist_if_due()
+        for changes in execute.roll_batches(the_plan.deployments, size=CHUNK):
             if result.interrupted or stop.is_set():
                 result.interrupted = True
                 break
-            pending += _roll_batch(
-                changes,
-                running=running,
-                resources=resources,
-                blocked=blocked,
-                target=target,
-                pool=pool,
-                result=result,
-            )
-            if pending and (
-                pending >= PERSIST_EVERY or time.monotonic() - last_persist >= PERSIST_SECONDS
-            ):
-                persist()
+            rolled = executor.roll(changes, now=utc_now())
+            result.rolled += rolled.rolled
+            result.roll_failed += rolled.failed
+            result.roll_skipped += rolled.skipped
+            pending += rolled.recorded
+            persist_if_due()
         if pending:
             persist()
-
-
-def _batches(changes: Sequence[Change]) -> Iterator[list[Change]]:
-    """Runs of changes that may execute in parallel: same phase and kind, ≤ CHUNK."""
-    batch: list[Change] = []
-    key = None
-    for change in changes:
-        this = (change.action is Action.DELETE, change.kind)
-        if batch and (this != key or len(batch) >= CHUNK):
-            yield batch
-            batch = []
-        key = this
-        batch.append(change)
-    if batch:
-        yield batch
-
-
-def _roll_batches(changes: Sequence[DeploymentChange]) -> Iterator[list[DeploymentChange]]:
-    """Whole deployment changes, about CHUNK compositions at a time."""
-    batch: list[DeploymentChange] = []
-    size = 0
-    for change in changes:
-        count = len(change.compositions_to_write())
-        if batch and size + count > CHUNK:
-            yield batch
-            batch, size = [], 0
-        batch.append(change)
-        size += count
-    if batch:
-        yield batch
-
-
-def _roll_batch(
-    changes: list[DeploymentChange],
-    *,
-    running: dict[str, Deployment],
-    resources: Mapping[str, Resource],
-    blocked: set[str],
-    target: Target,
-    pool: ThreadPoolExecutor,
-    result: ApplyResult,
-) -> int:
-    """Write the compositions of `changes` in parallel and record each one that landed in
-    `running`; the number of compositions recorded."""
-    now = utc_now()
-    tasks: list[tuple[DeploymentChange, Deployment, Composition]] = []
-    for change in changes:
-        after = change.after
-        if change.action is Action.CREATE and not after.uid:
-            after = after.with_(uid=str(uuid.uuid4()))
-        for composition in change.compositions_to_write():
-            needs = {composition.runtime, composition.image_version}
-            if (needs | {image_of(composition.image_version)}) & blocked:
-                result.roll_skipped.append((change, composition.experiment_id))
-            else:
-                tasks.append((change, after, composition))
-    outcomes = pool.map(functools.partial(_roll, target=target, resources=resources), tasks)
-    landed: dict[str, dict[str, Composition]] = defaultdict(dict)
-    for (change, _, composition), outcome in zip(tasks, outcomes, strict=True):
-        if isinstance(outcome, errors.ReconcilerError):
-            result.roll_failed.append((change, composition.experiment_id, outcome))
-        else:
-            result.rolled.append((change, composition.experiment_id))
-            landed[change.address][composition.experiment_id] = outcome
-    recorded = 0
-    afters = {change.address: after for change, after, _ in tasks}
-    for change in changes:
-        done = landed.get(change.address)
-        if not done:
-            continue
-        if change.action is Action.CREATE:
-            if len(done) < len(change.after.compositions):
-                continue  # recorded once whole: a re-run writes the missing ones again
-            base = afters[change.address].with_(created_time=now)
-        else:
-            base = running[change.address]
-        compositions = tuple(done.get(c.experiment_id, c) for c in base.compositions)
-        running[change.address] = base.with_(compositions=compositions, last_modified_time=now)
-        recorded += len(done)
-    return recorded
-
-
-def _roll(
-    task: tuple[DeploymentChange, Deployment, Composition],
-    *,
-    target: Target,
-    resources: Mapping[str, Resource],
-) -> Composition | errors.ReconcilerError:
-    """Write one composition's manifest: on a cluster, a zero-downtime rolling update."""
-    _, deployment, composition = task
-    runtime = resources.get(composition.runtime)
-    version = resources.get(composition.image_version)
-    if runtime is None or version is None:
-        return errors.PlanError(
-            f"{deployment.address} {composition.experiment_id}: "
-            f"{composition.runtime if runtime is None else composition.image_version} "
-            "is not in the state",
-            hint="plan again: the catalog changed since this plan was made",
-        )
-    address = composition_address(deployment.address, composition.experiment_id)
-    try:
-        document = manifests.composition_manifest(
-            deployment, composition, runtime=runtime, version=version
-        )
-        target.put(address, document)
-    except errors.ReconcilerError as exc:
-        change = task[0]
-        previous = change.before.composition(composition.experiment_id) if change.before else None
-        if previous is None:
-            return exc
-        return _roll_back(
-            exc, deployment, previous, address=address, target=target, resources=resources
-        )
-    return composition.with_(last_applied=manifests.digest(document))
-
-
-def _roll_back(
-    failure: errors.ReconcilerError,
-    deployment: Deployment,
-    previous: Composition,
-    *,
-    address: str,
-    target: Target,
-    resources: Mapping[str, Resource],
-) -> errors.ReconcilerError:
-    """Put a composition whose rollout failed back on the image it ran, and say so.
-
-    The state still records the previous version, so after this the composition runs
-    exactly what the state says; a re-run of the upgrade tries again.
-    """
-    label = previous.image_version.rsplit("/", 1)[1]
-    try:
-        document = manifests.composition_manifest(
-            deployment,
-            previous,
-            runtime=resources[previous.runtime],
-            version=resources[previous.image_version],
-        )
-        target.put(address, document)
-        outcome = f"rolled back to {label}"
-    except (KeyError, errors.ReconcilerError) as exc:
-        why = exc.summary if isinstance(exc, errors.ReconcilerError) else f"{exc} is gone"
-        outcome = f"rolling back to {label} failed too: {why}"
-    return errors.TargetError(
-        f"{failure.summary}; {outcome}",
-        detail=failure.detail,
-        hint=failure.hint or "fix the cause and run the upgrade again",
-    )
-
-
-def _dependencies(change: Change) -> set[str]:
-    """Addresses whose failure must skip this change."""
-    if change.action is Action.DELETE:
-        return set()  # children are deleted first; a parent whose child failed still goes
-    if change.kind is Kind.VERSION:
-        return {image_of(change.address)}
-    if change.kind is Kind.RUNTIME:
-        assert change.after is not None
-        target = change.after.spec["runtime_image"]
-        return {target, image_of(target)} if "/versions/" in target else {target}
-    return set()
-
-
-def _run(change: Change, *, target: Target, now: str) -> Resource | errors.ReconcilerError | None:
-    """Carry out one change on the target; the resource to record, or None when deleted."""
-    try:
-        if change.action is Action.DELETE:
-            target.delete(change.address)
-            return None
-        record = _recorded(change, now)
-        document = manifests.manifest(record)
-        applied = manifests.digest(document)
-        if change.action is Action.REPLACE:
-            target.delete(change.address)
-        if applied != record.last_applied:  # a held change may leave the manifest as it is
-            target.put(change.address, document)
-        return record.with_(last_applied=applied)
-    except errors.ReconcilerError as exc:
-        return exc
-
-
-def _recorded(change: Change, now: str) -> Resource:
-    """The resource as state records it after the change: uid and times filled in."""
-    after, before = change.after, change.before
-    assert after is not None
-    if before is None or change.action is Action.REPLACE:
-        return after.with_(
-            # A replacement is a new object: it gets a uid of its own.
-            uid=str(uuid.uuid4()) if before is not None or not after.uid else after.uid,
-            created_time=now,
-            last_modified_time=now,
-            state_updated_time=now,
-            last_applied="",
-        )
-    old = ceiling.effective(before.platform, before.user)
-    new = ceiling.effective(after.platform, after.user)
-    return after.with_(
-        last_modified_time=now if change.fields else before.last_modified_time,
-        state_updated_time=now if old != new else before.state_updated_time,
-    )

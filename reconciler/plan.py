@@ -6,29 +6,35 @@ moves naming the deciding source, resources held by the ceiling, and deletes (on
 API-managed resources explicitly asked for). Deployments are compared the same way:
 new ones, and compositions rolling to another image version (`⇡`). For reviewers, a
 plan that changes images or versions also lists the deployments it gives an upgrade
-(`available`): information only, since nothing rolls unless asked. A plan is
-serializable (`to_dict` / `from_dict`, `schemas/plan.schema.json`) so it can be saved,
-reviewed and applied later; it records the prior state's lineage and serial and a digest
-of its inputs so a stale plan is refused.
+(`available`): information only, since nothing rolls unless asked. A plan records the
+prior state's lineage and serial and a digest of its inputs, so that a plan saved for
+later is refused once it is stale.
 
-Pure: no files, no network, no clock. Applying lives in engine.py; views in render.py.
+Pure: no files, no network, no clock. The change types are changes.py's and the plan's
+JSON form plancodec.py's; applying lives in engine.py, views in render.py.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
-from reconciler import ceiling, errors
+from reconciler import ceiling
+from reconciler.changes import (
+    Action,
+    Change,
+    CompositionUpgrade,
+    DeploymentChange,
+    FieldChange,
+    Hold,
+    StateMove,
+)
 from reconciler.model import (
     IMMUTABLE_FIELDS,
-    Composition,
     Deployment,
     Kind,
     Resource,
-    Source,
     State,
     dotted,
     image_of,
@@ -36,101 +42,7 @@ from reconciler.model import (
 )
 from reconciler.upgrades import AvailableUpgrade, Resolver, newly_available, version_label
 
-FORMAT_VERSION = 1
-
-
-class Action(StrEnum):
-    """What a change does; the values are the symbols printed in plans."""
-
-    CREATE = "+"
-    UPDATE = "~"
-    REPLACE = "-/+"
-    DELETE = "-"
-    HOLD = "!"
-    UPGRADE = "⇡"
-
-
-@dataclass(frozen=True, slots=True)
-class FieldChange:
-    """One spec field that changes: `path` is dotted (`environment_variables.LOG_LEVEL`).
-
-    `before` is None for an added field, `after` is None for a removed one.
-    """
-
-    path: str
-    before: Any
-    after: Any
-
-
-@dataclass(frozen=True, slots=True)
-class StateMove:
-    """The effective state changes from `before` to `after`, decided by `source`."""
-
-    before: State
-    after: State
-    source: Source | None
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class Hold:
-    """The intents disagree and `by` holds the resource at its (more restrictive) state."""
-
-    by: Source
-    state: State
-    platform: State
-    user: State
-
-
-@dataclass(frozen=True, slots=True)
-class Change:
-    """One resource's change. `before` is None for a create, `after` is None for a delete.
-
-    `reason` explains a replace (the immutable field) or a delete. `move` is set when the
-    effective state changes; `hold` when an intent changed but the other source holds it.
-    """
-
-    address: str
-    kind: Kind
-    action: Action
-    before: Resource | None
-    after: Resource | None
-    fields: tuple[FieldChange, ...] = ()
-    move: StateMove | None = None
-    hold: Hold | None = None
-    reason: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class CompositionUpgrade:
-    """Composition `experiment_id` rolls from version `before` to `after` (addresses), whose
-    container image is `image`. `reason` explains a move to an older version."""
-
-    experiment_id: str
-    before: str
-    after: str
-    image: str
-    reason: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class DeploymentChange:
-    """A deployment created (`+`: `before` is None) or rolled (`⇡`: `upgrades` lists the
-    compositions that move to another image version; the others stay as they run)."""
-
-    address: str
-    action: Action
-    before: Deployment | None
-    after: Deployment
-    upgrades: tuple[CompositionUpgrade, ...] = ()
-
-    def compositions_to_write(self) -> tuple[Composition, ...]:
-        """The compositions whose manifest apply writes: all of a new deployment's, else
-        the rolling ones."""
-        if self.action is Action.CREATE:
-            return self.after.compositions
-        rolling = {u.experiment_id for u in self.upgrades}
-        return tuple(c for c in self.after.compositions if c.experiment_id in rolling)
+FORMAT_VERSION = 1  # of the plan's JSON form: planfile.py refuses plans newer than this
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,61 +100,6 @@ class Plan:
     @property
     def has_changes(self) -> bool:
         return bool(self.changes or self.deployments)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "format_version": self.format_version,
-            "tool_version": self.tool_version,
-            "prior": {"lineage": self.prior_lineage, "serial": self.prior_serial},
-            "input_digest": self.input_digest,
-            "summary": {
-                "add": self.summary.add,
-                "change": self.summary.change,
-                "replace": self.summary.replace,
-                "delete": self.summary.delete,
-                "held": self.summary.held,
-                "roll": self.summary.roll,
-            },
-            "changes": [_change_to_dict(c) for c in self.changes],
-            "deployments": [_deployment_change_to_dict(c) for c in self.deployments],
-            "available": [
-                {
-                    "deployment": a.deployment,
-                    "experiment_id": a.experiment_id,
-                    "current": a.current,
-                    "available": a.available,
-                    "reason": a.reason,
-                }
-                for a in self.available
-            ],
-            "warnings": list(self.warnings),
-            "notes": list(self.notes),
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Plan:
-        """A plan from its `to_dict` form; the caller validated it against the schema."""
-        return cls(
-            format_version=data["format_version"],
-            tool_version=data["tool_version"],
-            prior_lineage=data["prior"]["lineage"],
-            prior_serial=data["prior"]["serial"],
-            input_digest=data["input_digest"],
-            changes=tuple(_change_from_dict(c) for c in data["changes"]),
-            warnings=tuple(data.get("warnings", ())),
-            deployments=tuple(_deployment_change_from_dict(c) for c in data.get("deployments", ())),
-            available=tuple(
-                AvailableUpgrade(
-                    deployment=a["deployment"],
-                    experiment_id=a["experiment_id"],
-                    current=a["current"],
-                    available=a["available"],
-                    reason=a["reason"],
-                )
-                for a in data.get("available", ())
-            ),
-            notes=tuple(data.get("notes", ())),
-        )
 
 
 def compute_plan(
@@ -432,112 +289,3 @@ def _warnings(desired: Mapping[str, Resource], changes: list[Change]) -> list[st
             if state is not State.ACTIVE:
                 warnings.append(f"runtime {change.address} uses {target.address}, which is {state}")
     return warnings
-
-
-# Serialization --------------------------------------------------------------------------
-
-
-def _resource_to_dict(resource: Resource | None) -> dict[str, Any] | None:
-    return None if resource is None else resource.model_dump(mode="json")
-
-
-def _change_to_dict(change: Change) -> dict[str, Any]:
-    return {
-        "address": change.address,
-        "kind": change.kind.value,
-        "action": change.action.value,
-        "reason": change.reason,
-        "before": _resource_to_dict(change.before),
-        "after": _resource_to_dict(change.after),
-        "fields": [{"path": f.path, "before": f.before, "after": f.after} for f in change.fields],
-        "move": None
-        if change.move is None
-        else {
-            "before": change.move.before.value,
-            "after": change.move.after.value,
-            "source": change.move.source.value if change.move.source else None,
-            "reason": change.move.reason,
-        },
-        "hold": None
-        if change.hold is None
-        else {
-            "by": change.hold.by.value,
-            "state": change.hold.state.value,
-            "platform": change.hold.platform.value,
-            "user": change.hold.user.value,
-        },
-    }
-
-
-def _deployment_change_to_dict(change: DeploymentChange) -> dict[str, Any]:
-    return {
-        "address": change.address,
-        "action": change.action.value,
-        "before": None if change.before is None else change.before.model_dump(mode="json"),
-        "after": change.after.model_dump(mode="json"),
-        "upgrades": [
-            {
-                "experiment_id": u.experiment_id,
-                "before": u.before,
-                "after": u.after,
-                "image": u.image,
-                "reason": u.reason,
-            }
-            for u in change.upgrades
-        ],
-    }
-
-
-def _deployment_change_from_dict(data: Mapping[str, Any]) -> DeploymentChange:
-    try:
-        return DeploymentChange(
-            address=data["address"],
-            action=Action(data["action"]),
-            before=None if data["before"] is None else Deployment.model_validate(data["before"]),
-            after=Deployment.model_validate(data["after"]),
-            upgrades=tuple(
-                CompositionUpgrade(
-                    u["experiment_id"], u["before"], u["after"], u["image"], u["reason"]
-                )
-                for u in data["upgrades"]
-            ),
-        )
-    except (KeyError, ValueError) as exc:
-        raise errors.PlanFileError(
-            f"change of {data.get('address', '?')} is malformed: {exc}"
-        ) from exc
-
-
-def _change_from_dict(data: Mapping[str, Any]) -> Change:
-    move = data.get("move")
-    hold = data.get("hold")
-    try:
-        return Change(
-            address=data["address"],
-            kind=Kind(data["kind"]),
-            action=Action(data["action"]),
-            before=None if data["before"] is None else Resource.model_validate(data["before"]),
-            after=None if data["after"] is None else Resource.model_validate(data["after"]),
-            fields=tuple(FieldChange(f["path"], f["before"], f["after"]) for f in data["fields"]),
-            move=None
-            if move is None
-            else StateMove(
-                State(move["before"]),
-                State(move["after"]),
-                Source(move["source"]) if move["source"] else None,
-                move["reason"],
-            ),
-            hold=None
-            if hold is None
-            else Hold(
-                Source(hold["by"]),
-                State(hold["state"]),
-                State(hold["platform"]),
-                State(hold["user"]),
-            ),
-            reason=data.get("reason", ""),
-        )
-    except (KeyError, ValueError) as exc:
-        raise errors.PlanFileError(
-            f"change of {data.get('address', '?')} is malformed: {exc}"
-        ) from exc

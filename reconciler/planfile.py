@@ -1,8 +1,8 @@
 """Saved plan files: write a plan for review, read it back for `apply PLANFILE`.
 
-A plan file is the plan's JSON form (`schemas/plan.schema.json`). Reading one checks
-its shape and format version; whether it is still fresh against the state is the
-engine's check, done under the lock at apply time.
+A plan file is the plan's JSON form (plancodec.py, `schemas/plan.schema.json`), written
+atomically. Reading one checks its shape and format version; whether it is still fresh
+against the state is the engine's check, done under the lock at apply time.
 """
 
 from __future__ import annotations
@@ -13,14 +13,16 @@ from pathlib import Path
 
 import orjson
 
-from reconciler import errors, schema
+from reconciler import errors, plancodec, schema
 from reconciler.plan import FORMAT_VERSION, Plan
 
 
 def save(plan: Plan, path: str | os.PathLike[str]) -> None:
     """Write atomically, so a reader never sees half a plan."""
     target = Path(path)
-    data = orjson.dumps(plan.to_dict(), option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
+    data = orjson.dumps(
+        plancodec.to_dict(plan), option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE
+    )
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
@@ -51,4 +53,4 @@ def load(path: str | os.PathLike[str]) -> Plan:
             hint="apply it with the version of the tool that made it",
         )
     schema.validate(data, "plan.schema.json", source=source, error=errors.PlanFileError)
-    return Plan.from_dict(data)
+    return plancodec.from_dict(data)

@@ -18,9 +18,10 @@ from typing import Any
 
 import orjson
 
-from reconciler import ceiling, errors
+from reconciler import ceiling, errors, plancodec
+from reconciler.changes import Action, Change, CompositionUpgrade, DeploymentChange
 from reconciler.model import Deployment, Kind, Resource, image_of
-from reconciler.plan import Action, Change, CompositionUpgrade, DeploymentChange, Plan, Summary
+from reconciler.plan import Plan, Summary
 from reconciler.upgrades import AvailableUpgrade, version_label
 
 _COLOURS = {
@@ -191,7 +192,7 @@ def plan_text(plan: Plan, *, colour: bool = False) -> str:
 
 
 def plan_json(plan: Plan) -> str:
-    return orjson.dumps(plan.to_dict(), option=orjson.OPT_INDENT_2).decode() + "\n"
+    return orjson.dumps(plancodec.to_dict(plan), option=orjson.OPT_INDENT_2).decode() + "\n"
 
 
 def plan_markdown(plan: Plan) -> str:

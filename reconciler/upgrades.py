@@ -29,7 +29,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from reconciler import ceiling, errors
-from reconciler.catalog import Catalog
+from reconciler.catalog import Catalog, image_seen_from
 from reconciler.model import (
     GLOBAL_WORKSPACE,
     SEMVER_PATTERN,
@@ -40,7 +40,6 @@ from reconciler.model import (
     Resource,
     State,
     check_experiment_id,
-    image_address,
     image_of,
     normalize_version,
     parse_deployment,
@@ -302,13 +301,9 @@ class Resolver:
                 version = normalize_version(reference, what="upgrade target")
                 address = f"{image_of(composition.image_version)}/versions/{version}"
             else:
-                image_id, _, version = reference.partition("/versions/")
-                home = workspace
-                if image_address(workspace, image_id) not in self.resources:
-                    home = GLOBAL_WORKSPACE
-                address = image_address(home, image_id)
-                if version:
-                    address += "/versions/" + normalize_version(version, what="upgrade target")
+                address = image_seen_from(
+                    workspace, reference, resources=self.resources, what="upgrade target"
+                )
         except errors.InputError as exc:
             raise errors.InputError(f"{where}{exc.summary}", hint=exc.hint) from None
         if address not in self.resources:

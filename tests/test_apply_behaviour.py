@@ -12,7 +12,7 @@ import pytest
 from reconciler import engine, errors, state
 from reconciler.backends.local import LocalBackend
 from reconciler.backends.memory import MemoryBackend
-from reconciler.plan import Action
+from reconciler.changes import Action
 from reconciler.targets.directory import DirTarget
 from reconciler.targets.memory import MemoryTarget
 from reconciler.values import load_values

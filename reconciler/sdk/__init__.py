@@ -22,8 +22,9 @@ Helm values apply keeps every change the ceiling rule says it must keep. Objects
 the current state on every property access. Errors are the `reconciler.errors` tree.
 
 Modules: client.py (Client, workspaces), images.py, versions.py, runtimes.py,
-deployments.py, objects.py (shared behaviour), tables.py (what `list()` returns),
-session.py (state, target, transactions).
+deployments.py, objects.py (what catalog objects share, and the SDK's checks), handles.py
+(what every object and collection shares), tables.py (what `list()` returns), session.py
+(state, target, transactions).
 """
 
 from reconciler.sdk.client import Client, Workspace

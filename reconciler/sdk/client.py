@@ -17,11 +17,12 @@ deployments in deployments.py.
 from __future__ import annotations
 
 import os
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from reconciler import errors
 from reconciler.backends import Backend
 from reconciler.sdk.deployments import Deployments
+from reconciler.sdk.handles import Entity
 from reconciler.sdk.images import RuntimeImages
 from reconciler.sdk.runtimes import AllRuntimes, Runtimes
 from reconciler.sdk.session import Session
@@ -29,7 +30,7 @@ from reconciler.sdk.tables import Table
 from reconciler.targets import Target
 
 
-class Workspace:
+class Workspace(Entity):
     """A workspace: its own runtimes and images, the bootstrap-managed ones it sees, and
     its model deployments."""
 
@@ -45,22 +46,8 @@ class Workspace:
         """The same as `workspace.runtimes.images`."""
         return self.runtimes.images
 
-    def __getitem__(self, key: str) -> Any:
-        if key not in self.FIELDS:
-            raise KeyError(key)
-        return getattr(self, key)
-
-    def keys(self) -> tuple[str, ...]:
-        return self.FIELDS
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Workspace) and other.name == self.name
-
-    def __hash__(self) -> int:
-        return hash(("Workspace", self.name))
-
-    def __repr__(self) -> str:
-        return f"<Workspace {self.name}>"
+    def _identity(self) -> tuple[str, ...]:
+        return (self.name,)
 
 
 class Workspaces:

@@ -22,7 +22,7 @@ and upgrades.py's, run by the engine under the lock like every other change.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -31,6 +31,7 @@ from reconciler.model import Composition as PinnedComposition
 from reconciler.model import Deployment as DeploymentRecord
 from reconciler.model import check_experiment_id, deployment_address
 from reconciler.overrides import WILDCARD, NewComposition, NewDeployment, Overrides, UpgradeRequest
+from reconciler.sdk.handles import Collection, Entity, Handle, timestamp
 from reconciler.sdk.images import RuntimeImage
 from reconciler.sdk.objects import check_uid, check_workspace_writable, id_from_name, sdk_requests
 from reconciler.sdk.runtimes import Runtime
@@ -41,11 +42,7 @@ from reconciler.sdk.versions import RuntimeImageVersion
 COMPOSITION_KEYS = ("experiment_id", "model_type", "runtime", "replicas")
 
 
-def _time(text: str) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None
-
-
-class Composition:
+class Composition(Entity):
     """One experiment of a deployment, read afresh from the state on each access."""
 
     FIELDS: ClassVar[tuple[str, ...]] = (
@@ -108,32 +105,15 @@ class Composition:
         other is (then even an older one: a rollback)."""
         return self.available_upgrade is not None
 
-    def __getitem__(self, key: str) -> Any:
-        if key not in self.FIELDS:
-            raise KeyError(key)
-        return getattr(self, key)
-
-    def keys(self) -> tuple[str, ...]:
-        return self.FIELDS
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Composition) and (other._deployment, other.experiment_id) == (
-            self._deployment,
-            self.experiment_id,
-        )
-
-    def __hash__(self) -> int:
-        return hash(("Composition", self._deployment, self.experiment_id))
+    def _identity(self) -> tuple[str, ...]:
+        return (self._deployment, self.experiment_id)
 
     def __repr__(self) -> str:
         return f"<Composition {self.experiment_id} of {self._deployment}>"
 
 
-class Deployment:
-    """A model deployment, read afresh from the state on each access (see module doc).
-
-    `pinned` fixes the snapshot read from, for tables; objects handed out are not pinned.
-    """
+class Deployment(Handle):
+    """A model deployment, read afresh from the state on each access (see module doc)."""
 
     FIELDS: ClassVar[tuple[str, ...]] = (
         "uid",
@@ -145,13 +125,10 @@ class Deployment:
         "last_modified_time",
     )
 
-    def __init__(self, session: Session, address: str, *, pinned: Snapshot | None = None) -> None:
-        self._session = session
-        self._address = address
-        self._pinned = pinned
-
     def _record(self) -> DeploymentRecord:
-        snapshot = self._pinned or self._session.snapshot()
+        return self._record_in(self._snapshot())
+
+    def _record_in(self, snapshot: Snapshot) -> DeploymentRecord:
         record = snapshot.deployments.get(self._address)
         if record is None:
             raise errors.NotFoundError(
@@ -161,17 +138,8 @@ class Deployment:
         return record
 
     @property
-    def address(self) -> str:
-        """The resource name, as plans and `reconciler state list` show it."""
-        return self._address
-
-    @property
     def id(self) -> str:
         return self._address.rsplit("/", 1)[1]
-
-    @property
-    def workspace(self) -> str:
-        return workspace_of(self._address)
 
     @property
     def uid(self) -> str:
@@ -183,11 +151,11 @@ class Deployment:
 
     @property
     def created_time(self) -> datetime | None:
-        return _time(self._record().created_time)
+        return timestamp(self._record().created_time)
 
     @property
     def last_modified_time(self) -> datetime | None:
-        return _time(self._record().last_modified_time)
+        return timestamp(self._record().last_modified_time)
 
     @property
     def compositions(self) -> list[Composition]:
@@ -230,32 +198,6 @@ class Deployment:
             return sdk_requests(upgrades=(request,))
 
         self._session.commit(build)
-
-    def _record_in(self, snapshot: Snapshot) -> DeploymentRecord:
-        record = snapshot.deployments.get(self._address)
-        if record is None:
-            raise errors.NotFoundError(
-                f"deployment {self._address} no longer exists",
-                hint="list the workspace's deployments to see what exists",
-            )
-        return record
-
-    def __getitem__(self, key: str) -> Any:
-        if key not in self.FIELDS:
-            raise KeyError(key)
-        return getattr(self, key)
-
-    def keys(self) -> tuple[str, ...]:
-        return self.FIELDS
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Deployment) and other.address == self._address
-
-    def __hash__(self) -> int:
-        return hash(("Deployment", self._address))
-
-    def __repr__(self) -> str:
-        return f"<Deployment {self._address}>"
 
 
 def _reference(value: object, snapshot: Snapshot) -> str | None:
@@ -309,20 +251,29 @@ def _new_composition(entry: object, index: int) -> NewComposition:
     return NewComposition(experiment, model_type, runtime, replicas)
 
 
-class Deployments:
-    """The deployments of one workspace."""
+class Deployments(Collection[Deployment]):
+    """The deployments of one workspace, oldest first."""
 
-    COLUMNS: ClassVar[tuple[str, ...]] = ("name", "uid")
+    OBJECT = Deployment
 
     def __init__(self, session: Session, workspace: str) -> None:
-        self._session = session
+        super().__init__(session)
         self._workspace = workspace
 
-    def _records(self, snapshot: Snapshot) -> list[DeploymentRecord]:
+    def _scope(self, snapshot: Snapshot) -> list[DeploymentRecord]:
         own = [
             d for d in snapshot.deployments.values() if workspace_of(d.address) == self._workspace
         ]
         return sorted(own, key=lambda d: (d.created_time, d.address))
+
+    def _describe_scope(self) -> str:
+        return f"workspace {self._workspace}"
+
+    def _label(self) -> str:
+        return "deployment"
+
+    def _list_hint(self) -> str:
+        return "workspace.deployments.list() shows the uids of its deployments"
 
     def create(
         self, name: str, compositions: list[dict[str, Any]], *, uid: str | None = None
@@ -376,32 +327,11 @@ class Deployments:
         self._session.commit(build)
         return Deployment(self._session, address)
 
+    # Catalog collections filter by field; deployments keep the filterless list() and
+    # count() their users have always called.
     def list(self) -> Table[Deployment]:
-        snapshot = self._session.snapshot()
-        rows, entries = [], []
-        for record in self._records(snapshot):
-            rows.append((record.display_name or record.address.rsplit("/", 1)[1], record.uid))
-            entries.append(Deployment(self._session, record.address))
-        return Table(columns=self.COLUMNS, rows=rows, entries=entries)
+        """A table of the workspace's deployments."""
+        return super().list()
 
     def count(self) -> int:
-        return len(self._records(self._session.snapshot()))
-
-    def get(self, uid: str) -> Deployment:
-        """The deployment with this uid (its id or address work too)."""
-        for record in self._records(self._session.snapshot()):
-            if uid in (record.uid, record.address, record.address.rsplit("/", 1)[1]):
-                return Deployment(self._session, record.address)
-        raise errors.NotFoundError(
-            f"no deployment with uid or id {uid!r} in workspace {self._workspace}",
-            hint="workspace.deployments.list() shows the uids of its deployments",
-        )
-
-    def __iter__(self) -> Iterator[Deployment]:
-        return iter(self.list())
-
-    def __len__(self) -> int:
-        return self.count()
-
-    def __repr__(self) -> str:
-        return f"<Deployments of workspace {self._workspace}>"
+        return super().count()

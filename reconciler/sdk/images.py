@@ -16,57 +16,34 @@ import uuid
 from typing import ClassVar
 
 from reconciler import errors
-from reconciler.model import GLOBAL_WORKSPACE, Kind, Resource, State, image_address, image_of
-from reconciler.overrides import Delete, Overrides
+from reconciler.model import Kind, Resource, image_of
+from reconciler.overrides import Overrides
 from reconciler.sdk.objects import (
-    CatalogObject,
-    Collection,
-    check_id_free,
-    check_uid,
-    check_workspace_writable,
-    id_from_name,
+    LIFECYCLE_FIELDS,
+    NAMED_FIELDS,
+    CatalogCollection,
+    NamedObject,
+    api_resource,
     sdk_requests,
-    visible,
 )
 from reconciler.sdk.session import Session, Snapshot
-from reconciler.sdk.versions import RuntimeImageVersions, api_resource, new_version
+from reconciler.sdk.versions import RuntimeImageVersions, new_version
 
 MAX_LISTED = 10  # runtimes named in the error about deleting an image still in use
 
 
-class RuntimeImage(CatalogObject):
+class RuntimeImage(NamedObject):
     """A runtime image: a scorer family grouping container image versions."""
 
     KIND = Kind.IMAGE
     FIELDS = (
-        "uid",
-        "id",
-        "name",
-        "description",
+        *NAMED_FIELDS,
         "docker_image",
         "current_version",
-        "state",
-        "state_reason",
-        "state_updated_time",
-        "created_time",
-        "last_modified_time",
-        "managed_by_bootstrap",
+        *LIFECYCLE_FIELDS,
         "workspace",
         "address",
     )
-
-    @property
-    def id(self) -> str:
-        return self._address.rsplit("/", 1)[1]
-
-    @property
-    def name(self) -> str:
-        """The display name (the id when the values give none)."""
-        return self._resource.spec.get("display_name") or self.id
-
-    @property
-    def description(self) -> str:
-        return self._resource.spec.get("description", "")
 
     def _latest(self) -> Resource | None:
         _, snapshot = self._read()
@@ -134,49 +111,32 @@ class RuntimeImage(CatalogObject):
 
         self._session.commit(build)
 
-    def enable(self) -> None:
-        """Make the image ACTIVE again, as far as the platform's state allows."""
-        self._move(State.ACTIVE, "")
-
-    def delete(self) -> None:
-        """Delete an API-managed image and its versions; refused while a runtime uses it."""
-
-        def build(snapshot: Snapshot) -> Overrides:
-            self._api_managed(snapshot, doing="delete")
-            users = [
-                runtime.address
-                for runtime in snapshot.of_kind(Kind.RUNTIME)
-                if image_of(runtime.spec["runtime_image"]) == self._address
-            ]
-            if users:
-                more = len(users) - MAX_LISTED
-                raise errors.PlanError(
-                    f"cannot delete runtime image {self._address}: "
-                    f"{len(users)} runtime(s) still use it",
-                    detail="used by "
-                    + ", ".join(sorted(users)[:MAX_LISTED])
-                    + (f" and {more} more" if more > 0 else ""),
-                    hint="delete those runtimes first (runtime.delete()), then the image",
-                )
-            return sdk_requests(deletes=(Delete(address=self._address, path=""),))
-
-        self._session.commit(build)
+    def _refuse_delete(self, snapshot: Snapshot) -> None:
+        users = [
+            runtime.address
+            for runtime in snapshot.of_kind(Kind.RUNTIME)
+            if image_of(runtime.spec["runtime_image"]) == self._address
+        ]
+        if users:
+            more = len(users) - MAX_LISTED
+            raise errors.PlanError(
+                f"cannot delete runtime image {self._address}: "
+                f"{len(users)} runtime(s) still use it",
+                detail="used by "
+                + ", ".join(sorted(users)[:MAX_LISTED])
+                + (f" and {more} more" if more > 0 else ""),
+                hint="delete those runtimes first (runtime.delete()), then the image",
+            )
 
 
-class AllRuntimeImages(Collection[RuntimeImage]):
+class AllRuntimeImages(CatalogCollection[RuntimeImage]):
     """Runtime images of every workspace (`client.runtimes.images`)."""
 
     COLUMNS: ClassVar[tuple[str, ...]] = ("name", "workspace", "uid")
     OBJECT = RuntimeImage
 
-    def _scope(self, snapshot: Snapshot) -> list[Resource]:
-        return visible(snapshot, Kind.IMAGE, workspace=None)
 
-    def _describe_scope(self) -> str:
-        return "every workspace"
-
-
-class RuntimeImages(Collection[RuntimeImage]):
+class RuntimeImages(CatalogCollection[RuntimeImage]):
     """The runtime images a workspace sees: its own, then the bootstrap-managed ones."""
 
     OBJECT = RuntimeImage
@@ -184,12 +144,6 @@ class RuntimeImages(Collection[RuntimeImage]):
     def __init__(self, session: Session, workspace: str) -> None:
         super().__init__(session)
         self._workspace = workspace
-
-    def _scope(self, snapshot: Snapshot) -> list[Resource]:
-        return visible(snapshot, Kind.IMAGE, workspace=self._workspace)
-
-    def _describe_scope(self) -> str:
-        return f"workspace {self._workspace}"
 
     def create(
         self,
@@ -201,21 +155,13 @@ class RuntimeImages(Collection[RuntimeImage]):
         uid: str | None = None,
     ) -> RuntimeImage:
         """Create an API-managed image with its first version (see module docstring)."""
-        image_id = id_from_name(name, kind=Kind.IMAGE)
-        check_workspace_writable(self._workspace)
+        address = self._new_address(name)
         if description is not None and not isinstance(description, str):
             raise errors.InputError(f"description must be a string, not {description!r}")
-        address = image_address(self._workspace, image_id)
         new_uid = uid or str(uuid.uuid4())
 
         def build(snapshot: Snapshot) -> Overrides:
-            check_uid(uid, snapshot)
-            check_id_free(
-                snapshot,
-                kind=Kind.IMAGE,
-                addresses=(address, image_address(GLOBAL_WORKSPACE, image_id)),
-                name=name,
-            )
+            self._check_new(snapshot, address, uid=uid, name=name)
             spec = {"display_name": name, "description": description or ""}
             return sdk_requests(
                 resources=(

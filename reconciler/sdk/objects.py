@@ -1,30 +1,28 @@
-"""What every SDK catalog object and collection shares.
+"""Catalog objects in the SDK: what images, versions and runtimes share, and the rules
+the SDK checks before asking the engine for anything.
 
-A `CatalogObject` is a handle on one resource: it keeps the resource's address and reads
-the resource from the current state on every property access, so it never shows a stale
-value after another client's change. Objects also read as mappings (`runtime["uid"]`)
-over their `FIELDS`. A `Collection` lists, counts, filters and gets the objects of one
-kind within a scope (a workspace and the bootstrap-managed `global` catalog it sees, an
-image's versions, or every workspace).
+A `CatalogObject` is a handle (handles.py) on one resource, with its state, history and
+state changes; a `NamedObject` (an image or a runtime) also has an id, a display name and
+a description, and can be enabled and deleted. A `CatalogCollection` holds the objects of
+one kind a workspace sees: its own, then the bootstrap-managed ones of `global`.
 
-Also owns the rules the SDK checks before asking the engine for anything: ids derived
-from display names, which resources a workspace sees, and that only API-managed
-resources are updated or deleted. State changes (`deprecate`, `disable`, `enable`) are
-plain requests: the ceiling rule is desired.py's, run by the engine under the lock.
+The rules: ids derived from display names, which resources a workspace sees, and that only
+API-managed resources are updated or deleted. State changes (`deprecate`, `disable`,
+`enable`) are plain requests: the ceiling rule is desired.py's, run by the engine under
+the lock.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import datetime
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from reconciler import ceiling, errors
-from reconciler.model import GLOBAL_WORKSPACE, ID_PATTERN, Kind, Resource, State
-from reconciler.overrides import Overrides, StateRequest
-from reconciler.sdk.session import SOURCE, Session, Snapshot, workspace_of
-from reconciler.sdk.tables import Table
+from reconciler.model import GLOBAL_WORKSPACE, ID_PATTERN, Address, Kind, Resource, State
+from reconciler.overrides import ApiResource, Delete, Overrides, StateRequest
+from reconciler.sdk.handles import Collection, Handle, timestamp
+from reconciler.sdk.session import SOURCE, Snapshot
 
 KIND_LABELS = {
     Kind.IMAGE: "runtime image",
@@ -76,21 +74,6 @@ def check_workspace_writable(workspace: str) -> None:
         )
 
 
-def check_id_free(snapshot: Snapshot, *, kind: Kind, addresses: tuple[str, ...], name: str) -> None:
-    """Refuse a new resource whose id is already taken where the workspace would see it."""
-    for address in addresses:
-        taken = snapshot.resources.get(address)
-        if taken is not None:
-            shown = taken.spec.get("display_name") or address.rsplit("/", 1)[1]
-            raise errors.ConflictError(
-                f"cannot create {KIND_LABELS[kind]} {name!r}: {address} already exists "
-                f"(named {shown!r})",
-                detail="the id is derived from the name, and ids are unique among what a "
-                "workspace sees: its own resources and the bootstrap-managed ones of global",
-                hint="choose another name, or retrieve the existing one with get()",
-            )
-
-
 def existing(snapshot: Snapshot, address: str, *, kind: Kind) -> Resource:
     resource = snapshot.resources.get(address)
     if resource is None:
@@ -123,29 +106,35 @@ def sdk_requests(**requests: Any) -> Overrides:
     return Overrides.of(source=SOURCE, **requests)
 
 
-def _time(text: str) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None
+def api_resource(address: str, *, kind: Kind, spec: dict[str, Any], uid: str) -> ApiResource:
+    """The request creating or updating an API-managed resource with this spec."""
+    return ApiResource(address=address, kind=kind, spec=spec, user=None, path="", uid=uid)
 
 
-class CatalogObject:
-    """A handle on the resource at `address`, read afresh from the state on each access.
+# Fields shared across kinds, in the order objects list them (keys, to_dict): how an image
+# or a runtime is named comes before the fields of its kind; every catalog object's state
+# and history after them.
+NAMED_FIELDS = ("uid", "id", "name", "description")
+LIFECYCLE_FIELDS = (
+    "state",
+    "state_reason",
+    "state_updated_time",
+    "created_time",
+    "last_modified_time",
+    "managed_by_bootstrap",
+)
 
-    `pinned` fixes the snapshot read from: tables render and filter a consistent view
-    with it. Objects handed to users are never pinned.
-    """
+
+class CatalogObject(Handle):
+    """A handle on the resource at `address` (see handles.py): an image, a version or a
+    runtime, with the state changes every one of them allows."""
 
     KIND: ClassVar[Kind]
-    FIELDS: ClassVar[tuple[str, ...]]  # mapping keys, list filters
-
-    def __init__(self, session: Session, address: str, *, pinned: Snapshot | None = None) -> None:
-        self._session = session
-        self._address = address
-        self._pinned = pinned
 
     # Reading ---------------------------------------------------------------------------
 
     def _read(self) -> tuple[Resource, Snapshot]:
-        snapshot = self._pinned or self._session.snapshot()
+        snapshot = self._snapshot()
         resource = snapshot.resources.get(self._address)
         if resource is None:
             raise errors.NotFoundError(
@@ -158,18 +147,6 @@ class CatalogObject:
     @property
     def _resource(self) -> Resource:
         return self._read()[0]
-
-    def _pin(self, snapshot: Snapshot) -> CatalogObject:
-        return type(self)(self._session, self._address, pinned=snapshot)
-
-    @property
-    def address(self) -> str:
-        """The resource name, as plans and `reconciler state` show it."""
-        return self._address
-
-    @property
-    def workspace(self) -> str:
-        return workspace_of(self._address)
 
     @property
     def uid(self) -> str:
@@ -188,47 +165,25 @@ class CatalogObject:
 
     @property
     def state_updated_time(self) -> datetime | None:
-        return _time(self._resource.state_updated_time)
+        return timestamp(self._resource.state_updated_time)
 
     @property
     def created_time(self) -> datetime | None:
-        return _time(self._resource.created_time)
+        return timestamp(self._resource.created_time)
 
     @property
     def last_modified_time(self) -> datetime | None:
-        return _time(self._resource.last_modified_time)
+        return timestamp(self._resource.last_modified_time)
 
     @property
     def managed_by_bootstrap(self) -> bool:
         """True for resources declared in the Helm values (workspace `global`)."""
         return self._resource.managed_by_bootstrap
 
-    # Mapping access --------------------------------------------------------------------
-
-    def __getitem__(self, key: str) -> Any:
-        if key not in self.FIELDS:
-            raise KeyError(key)
-        return getattr(self, key)
-
-    def keys(self) -> tuple[str, ...]:
-        return self.FIELDS
-
     def to_dict(self) -> dict[str, Any]:
         """Every field, read from one snapshot."""
-        pinned = self._pin(self._read()[1])
+        pinned = type(self)(self._session, self._address, pinned=self._read()[1])
         return {key: getattr(pinned, key) for key in self.FIELDS}
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, CatalogObject) and (type(other), other.address) == (
-            type(self),
-            self._address,
-        )
-
-    def __hash__(self) -> int:
-        return hash((type(self).__name__, self._address))
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self._address}>"
 
     # Changing --------------------------------------------------------------------------
 
@@ -258,70 +213,81 @@ class CatalogObject:
         self._move(State.DISABLED, reason)
 
 
+class NamedObject(CatalogObject):
+    """A runtime image or a runtime: named by an id and a display name, described, and
+    enabled or deleted as a whole (versions have none of these)."""
+
+    @property
+    def id(self) -> str:
+        return self._address.rsplit("/", 1)[1]
+
+    @property
+    def name(self) -> str:
+        """The display name (the id when the values give none)."""
+        return self._resource.spec.get("display_name") or self.id
+
+    @property
+    def description(self) -> str:
+        return self._resource.spec.get("description", "")
+
+    def enable(self) -> None:
+        """Make it ACTIVE again, as far as the platform's state allows."""
+        self._move(State.ACTIVE, "")
+
+    def _refuse_delete(self, snapshot: Snapshot) -> None:
+        """Raise if something still needs the resource; nothing does by default."""
+
+    def delete(self) -> None:
+        """Delete an API-managed image (with its versions) or runtime; an image is refused
+        while a runtime uses it."""
+
+        def build(snapshot: Snapshot) -> Overrides:
+            self._api_managed(snapshot, doing="delete")
+            self._refuse_delete(snapshot)
+            return sdk_requests(deletes=(Delete(address=self._address, path=""),))
+
+        self._session.commit(build)
+
+
 T = TypeVar("T", bound=CatalogObject)
 
 
-class Collection(Generic[T]):
-    """The objects of one kind within a scope; subclasses say which and in what order."""
+class CatalogCollection(Collection[T]):
+    """The catalog objects of `OBJECT.KIND` a workspace sees (None: every workspace's)."""
 
-    COLUMNS: ClassVar[tuple[str, ...]] = ("name", "uid")
-    OBJECT: type[T]
-
-    def __init__(self, session: Session) -> None:
-        self._session = session
+    _workspace: str | None = None  # set by the collections of one workspace
 
     def _scope(self, snapshot: Snapshot) -> list[Resource]:
-        raise NotImplementedError
+        return visible(snapshot, self.OBJECT.KIND, workspace=self._workspace)
 
     def _describe_scope(self) -> str:
-        raise NotImplementedError
+        return "every workspace" if self._workspace is None else f"workspace {self._workspace}"
 
-    def _ordered(self, snapshot: Snapshot) -> list[Resource]:
-        return self._scope(snapshot)
+    def _label(self) -> str:
+        return KIND_LABELS[self.OBJECT.KIND]
 
-    def _match(self, key: str, resource: Resource) -> bool:
-        return key in (resource.uid, resource.address, resource.address.rsplit("/", 1)[1])
+    def _new_address(self, name: str) -> str:
+        """Where a new object named `name` goes: this workspace, which is not `global`."""
+        new_id = id_from_name(name, kind=self.OBJECT.KIND)
+        check_workspace_writable(self._workspace)
+        return str(Address(kind=self.OBJECT.KIND, workspace=self._workspace, id=new_id))
 
-    def list(self, **filters: Any) -> Table[T]:
-        """A table of the objects whose fields equal every `filters` value."""
-        for key in filters:
-            if key not in self.OBJECT.FIELDS:
-                raise errors.UsageError(
-                    f"cannot filter {self._describe_scope()} by {key!r}",
-                    hint=f"filter by one of: {', '.join(self.OBJECT.FIELDS)}",
+    def _check_new(self, snapshot: Snapshot, address: str, *, uid: str | None, name: str) -> None:
+        """Refuse a uid already in use, and an id already taken where the workspace would
+        see the new object."""
+        check_uid(uid, snapshot)
+        in_global = Address.parse(address).model_copy(update={"workspace": GLOBAL_WORKSPACE})
+        for seen in (address, str(in_global)):
+            taken = snapshot.resources.get(seen)
+            if taken is not None:
+                shown = taken.spec.get("display_name") or seen.rsplit("/", 1)[1]
+                raise errors.ConflictError(
+                    f"cannot create {self._label()} {name!r}: {seen} already exists "
+                    f"(named {shown!r})",
+                    detail="the id is derived from the name, and ids are unique among what a "
+                    "workspace sees: its own resources and the bootstrap-managed ones of global",
+                    hint="choose another name, or retrieve the existing one with get()",
                 )
-        snapshot = self._session.snapshot()
-        rows, entries = [], []
-        for resource in self._ordered(snapshot):
-            pinned = self.OBJECT(self._session, resource.address, pinned=snapshot)
-            if all(getattr(pinned, key) == value for key, value in filters.items()):
-                rows.append(tuple(getattr(pinned, column) for column in self.COLUMNS))
-                entries.append(self.OBJECT(self._session, resource.address))
-        return Table(columns=self.COLUMNS, rows=rows, entries=entries)
-
-    def count(self, **filters: Any) -> int:
-        return len(self.list(**filters))
-
-    def get(self, uid: str) -> T:
-        """The object with this uid (its id or address work too)."""
-        snapshot = self._session.snapshot()
-        for resource in self._ordered(snapshot):
-            if self._match(uid, resource):
-                return self.OBJECT(self._session, resource.address)
-        raise errors.NotFoundError(
-            f"no {KIND_LABELS[self.OBJECT.KIND]} with uid or id {uid!r} in "
-            f"{self._describe_scope()}",
-            hint=f"list() shows the uids of {self._describe_scope()}",
-        )
-
-    def __iter__(self) -> Iterator[T]:
-        return iter(self.list())
-
-    def __len__(self) -> int:
-        return self.count()
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} of {self._describe_scope()}>"
 
 
 def visible(snapshot: Snapshot, kind: Kind, *, workspace: str | None) -> list[Resource]:

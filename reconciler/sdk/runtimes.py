@@ -17,28 +17,17 @@ from typing import Any, ClassVar
 import pydantic
 
 from reconciler import errors
-from reconciler.model import (
-    GLOBAL_WORKSPACE,
-    Address,
-    Kind,
-    Resource,
-    RuntimeSpec,
-    State,
-    image_address,
-    normalize_version,
-    runtime_address,
-)
-from reconciler.overrides import ApiResource, Delete, Overrides
+from reconciler.catalog import image_seen_from
+from reconciler.model import GLOBAL_WORKSPACE, Address, Kind, RuntimeSpec
+from reconciler.overrides import Overrides
 from reconciler.sdk.images import AllRuntimeImages, RuntimeImage, RuntimeImages
 from reconciler.sdk.objects import (
-    CatalogObject,
-    Collection,
-    check_id_free,
-    check_uid,
-    check_workspace_writable,
-    id_from_name,
+    LIFECYCLE_FIELDS,
+    NAMED_FIELDS,
+    CatalogCollection,
+    NamedObject,
+    api_resource,
     sdk_requests,
-    visible,
 )
 from reconciler.sdk.session import Session, Snapshot
 from reconciler.sdk.versions import RuntimeImageVersion
@@ -50,15 +39,12 @@ SPEC_FIELDS = {
 }
 
 
-class Runtime(CatalogObject):
+class Runtime(NamedObject):
     """A deployable configuration: a runtime image (or pinned version) for a model type."""
 
     KIND = Kind.RUNTIME
     FIELDS = (
-        "uid",
-        "id",
-        "name",
-        "description",
+        *NAMED_FIELDS,
         "model_type",
         "runtime_image",
         "environment_variables",
@@ -67,28 +53,10 @@ class Runtime(CatalogObject):
         "security_context",
         "selector",
         "scoring_endpoint",
-        "state",
-        "state_reason",
-        "state_updated_time",
-        "created_time",
-        "last_modified_time",
-        "managed_by_bootstrap",
+        *LIFECYCLE_FIELDS,
         "workspace",
         "address",
     )
-
-    @property
-    def id(self) -> str:
-        return self._address.rsplit("/", 1)[1]
-
-    @property
-    def name(self) -> str:
-        """The display name (the id when the values give none)."""
-        return self._resource.spec.get("display_name") or self.id
-
-    @property
-    def description(self) -> str:
-        return self._resource.spec.get("description", "")
 
     @property
     def model_type(self) -> str:
@@ -170,28 +138,8 @@ class Runtime(CatalogObject):
             spec = runtime_spec({**resource.spec, **changes}, address=self._address)
             if spec == resource.spec:
                 return None
-            item = ApiResource(
-                address=self._address,
-                kind=Kind.RUNTIME,
-                spec=spec,
-                user=None,
-                path="",
-                uid=resource.uid,
-            )
+            item = api_resource(self._address, kind=Kind.RUNTIME, spec=spec, uid=resource.uid)
             return sdk_requests(resources=(item,))
-
-        self._session.commit(build)
-
-    def enable(self) -> None:
-        """Make the runtime ACTIVE again, as far as the platform's state allows."""
-        self._move(State.ACTIVE, "")
-
-    def delete(self) -> None:
-        """Delete an API-managed runtime."""
-
-        def build(snapshot: Snapshot) -> Overrides:
-            self._api_managed(snapshot, doing="delete")
-            return sdk_requests(deletes=(Delete(address=self._address, path=""),))
 
         self._session.commit(build)
 
@@ -227,13 +175,9 @@ def resolve_runtime_image(value: object, *, workspace: str, snapshot: Snapshot) 
         elif value.startswith("workspaces/"):
             address = str(Address.parse(value))
         else:
-            image_id, _, version = value.partition("/versions/")
-            home = workspace
-            if image_address(workspace, image_id) not in snapshot.resources:
-                home = GLOBAL_WORKSPACE
-            address = image_address(home, image_id)
-            if version:
-                address += "/versions/" + normalize_version(version, what="runtime_image")
+            address = image_seen_from(
+                workspace, value, resources=snapshot.resources, what="runtime_image"
+            )
     else:
         raise errors.InputError(
             f"runtime_image must be a runtime image, one of its versions, or its address, "
@@ -259,7 +203,7 @@ def resolve_runtime_image(value: object, *, workspace: str, snapshot: Snapshot) 
     return address
 
 
-class AllRuntimes(Collection[Runtime]):
+class AllRuntimes(CatalogCollection[Runtime]):
     """Runtimes of every workspace (`client.runtimes`); `.images` lists every image."""
 
     COLUMNS: ClassVar[tuple[str, ...]] = ("name", "workspace", "uid")
@@ -269,14 +213,8 @@ class AllRuntimes(Collection[Runtime]):
         super().__init__(session)
         self.images = AllRuntimeImages(session)
 
-    def _scope(self, snapshot: Snapshot) -> list[Resource]:
-        return visible(snapshot, Kind.RUNTIME, workspace=None)
 
-    def _describe_scope(self) -> str:
-        return "every workspace"
-
-
-class Runtimes(Collection[Runtime]):
+class Runtimes(CatalogCollection[Runtime]):
     """The runtimes a workspace sees; `.images` are its runtime images."""
 
     OBJECT = Runtime
@@ -285,12 +223,6 @@ class Runtimes(Collection[Runtime]):
         super().__init__(session)
         self._workspace = workspace
         self.images = RuntimeImages(session, workspace)
-
-    def _scope(self, snapshot: Snapshot) -> list[Resource]:
-        return visible(snapshot, Kind.RUNTIME, workspace=self._workspace)
-
-    def _describe_scope(self) -> str:
-        return f"workspace {self._workspace}"
 
     def create(
         self,
@@ -307,9 +239,7 @@ class Runtimes(Collection[Runtime]):
         uid: str | None = None,
     ) -> Runtime:
         """Create an API-managed runtime; its id is derived from `name`."""
-        runtime_id = id_from_name(name, kind=Kind.RUNTIME)
-        check_workspace_writable(self._workspace)
-        address = runtime_address(self._workspace, runtime_id)
+        address = self._new_address(name)
         new_uid = uid or str(uuid.uuid4())
         fields = {
             "model_type": model_type,
@@ -323,20 +253,12 @@ class Runtimes(Collection[Runtime]):
         }
 
         def build(snapshot: Snapshot) -> Overrides:
-            check_uid(uid, snapshot)
-            check_id_free(
-                snapshot,
-                kind=Kind.RUNTIME,
-                addresses=(address, runtime_address(GLOBAL_WORKSPACE, runtime_id)),
-                name=name,
-            )
+            self._check_new(snapshot, address, uid=uid, name=name)
             target = resolve_runtime_image(
                 runtime_image, workspace=self._workspace, snapshot=snapshot
             )
             spec = runtime_spec({**fields, "runtime_image": target}, address=address)
-            item = ApiResource(
-                address=address, kind=Kind.RUNTIME, spec=spec, user=None, path="", uid=new_uid
-            )
+            item = api_resource(address, kind=Kind.RUNTIME, spec=spec, uid=new_uid)
             return sdk_requests(resources=(item,))
 
         self._session.commit(build)

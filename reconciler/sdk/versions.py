@@ -13,7 +13,7 @@ images.py also makes when it creates an image or updates its docker image).
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from reconciler import errors
 from reconciler.model import (
@@ -29,7 +29,15 @@ from reconciler.model import (
     version_from_tag,
 )
 from reconciler.overrides import ApiResource, Overrides
-from reconciler.sdk.objects import CatalogObject, Collection, api_managed, sdk_requests
+from reconciler.sdk.handles import Collection
+from reconciler.sdk.objects import (
+    KIND_LABELS,
+    LIFECYCLE_FIELDS,
+    CatalogObject,
+    api_managed,
+    api_resource,
+    sdk_requests,
+)
 from reconciler.sdk.session import Session, Snapshot
 
 if TYPE_CHECKING:
@@ -45,12 +53,7 @@ class RuntimeImageVersion(CatalogObject):
         "version",
         "docker_image",
         "readiness_probe_path",
-        "state",
-        "state_reason",
-        "state_updated_time",
-        "created_time",
-        "last_modified_time",
-        "managed_by_bootstrap",
+        *LIFECYCLE_FIELDS,
         "address",
     )
 
@@ -77,10 +80,6 @@ class RuntimeImageVersion(CatalogObject):
     def activate(self) -> None:
         """Make the version ACTIVE again, as far as the platform's state allows."""
         self._move(State.ACTIVE, "")
-
-
-def api_resource(address: str, *, kind: Kind, spec: dict[str, Any], uid: str) -> ApiResource:
-    return ApiResource(address=address, kind=kind, spec=spec, user=None, path="", uid=uid)
 
 
 def new_version(
@@ -149,6 +148,9 @@ class RuntimeImageVersions(Collection[RuntimeImageVersion]):
 
     def _describe_scope(self) -> str:
         return f"the versions of {self._image}"
+
+    def _label(self) -> str:
+        return KIND_LABELS[Kind.VERSION]
 
     def _match(self, key: str, resource: Resource) -> bool:
         # "2.1.0" finds v2.1.0, as the tag it came from would.

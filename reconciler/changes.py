@@ -1,0 +1,111 @@
+"""Changes: what a plan does to one catalog resource or one deployment.
+
+The values a plan is made of: the `Action` (its values are the symbols printed in plans),
+a resource's `Change` with the `FieldChange`s, `StateMove` and `Hold` that explain it, and
+a deployment's `DeploymentChange` with the `CompositionUpgrade`s that roll.
+
+Values only: deciding what changes is plan.py's, writing changes down plancodec.py's,
+carrying them out execute.py's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from reconciler.model import Composition, Deployment, Kind, Resource, Source, State
+
+
+class Action(StrEnum):
+    """What a change does; the values are the symbols printed in plans."""
+
+    CREATE = "+"
+    UPDATE = "~"
+    REPLACE = "-/+"
+    DELETE = "-"
+    HOLD = "!"
+    UPGRADE = "⇡"
+
+
+@dataclass(frozen=True, slots=True)
+class FieldChange:
+    """One spec field that changes: `path` is dotted (`environment_variables.LOG_LEVEL`).
+
+    `before` is None for an added field, `after` is None for a removed one.
+    """
+
+    path: str
+    before: Any
+    after: Any
+
+
+@dataclass(frozen=True, slots=True)
+class StateMove:
+    """The effective state changes from `before` to `after`, decided by `source`."""
+
+    before: State
+    after: State
+    source: Source | None
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """The intents disagree and `by` holds the resource at its (more restrictive) state."""
+
+    by: Source
+    state: State
+    platform: State
+    user: State
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One resource's change. `before` is None for a create, `after` is None for a delete.
+
+    `reason` explains a replace (the immutable field) or a delete. `move` is set when the
+    effective state changes; `hold` when an intent changed but the other source holds it.
+    """
+
+    address: str
+    kind: Kind
+    action: Action
+    before: Resource | None
+    after: Resource | None
+    fields: tuple[FieldChange, ...] = ()
+    move: StateMove | None = None
+    hold: Hold | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CompositionUpgrade:
+    """Composition `experiment_id` rolls from version `before` to `after` (addresses), whose
+    container image is `image`. `reason` explains a move to an older version."""
+
+    experiment_id: str
+    before: str
+    after: str
+    image: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DeploymentChange:
+    """A deployment created (`+`: `before` is None) or rolled (`⇡`: `upgrades` lists the
+    compositions that move to another image version; the others stay as they run)."""
+
+    address: str
+    action: Action
+    before: Deployment | None
+    after: Deployment
+    upgrades: tuple[CompositionUpgrade, ...] = ()
+
+    def compositions_to_write(self) -> tuple[Composition, ...]:
+        """The compositions whose manifest apply writes: all of a new deployment's, else
+        the rolling ones."""
+        if self.action is Action.CREATE:
+            return self.after.compositions
+        rolling = {u.experiment_id for u in self.upgrades}
+        return tuple(c for c in self.after.compositions if c.experiment_id in rolling)

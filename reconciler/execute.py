@@ -1,0 +1,299 @@
+"""Executing changes: carrying a plan's changes out on a target, batch by batch.
+
+Catalog changes run in batches of one phase and kind (`batches`), deployment rollouts in
+batches of whole deployments (`roll_batches`), each batch with bounded parallelism. A
+change whose dependency failed or was skipped is skipped in turn, while the rest continue.
+A composition is the unit of a rollout: each one records its new version as it completes,
+so a deployment half rolled when something failed shows exactly which compositions moved,
+and one whose rollout fails is put back on the version it ran. What lands is recorded in
+the catalog and deployments the `Executor` was given, so whatever its caller persists
+between batches is what the target holds.
+
+Not here: locking, reading and writing state, when to persist and when to stop (engine.py);
+what to change (plan.py); the manifests themselves (manifests.py).
+"""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from collections import defaultdict
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from reconciler import ceiling, errors, manifests
+from reconciler.changes import Action, Change, DeploymentChange
+from reconciler.model import Composition, Deployment, Kind, Resource, composition_address, image_of
+from reconciler.targets import Target
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    """What a batch of catalog changes did: `applied` landed, `failed` (with the error)
+    did not, `skipped` were not tried because a change they depend on failed."""
+
+    applied: tuple[Change, ...]
+    failed: tuple[tuple[Change, errors.ReconcilerError], ...]
+    skipped: tuple[Change, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RolloutResult:
+    """What a batch of deployment changes did, per composition as (change, experiment id):
+    `rolled`, `failed` (with the error) and `skipped` (a catalog change it needs failed).
+    `recorded` counts the compositions now recorded as running."""
+
+    rolled: tuple[tuple[DeploymentChange, str], ...]
+    failed: tuple[tuple[DeploymentChange, str, errors.ReconcilerError], ...]
+    skipped: tuple[tuple[DeploymentChange, str], ...]
+    recorded: int
+
+
+def batches(changes: Sequence[Change], *, size: int) -> Iterator[list[Change]]:
+    """Runs of changes that may execute in parallel: same phase and kind, ≤ `size`."""
+    batch: list[Change] = []
+    key = None
+    for change in changes:
+        this = (change.action is Action.DELETE, change.kind)
+        if batch and (this != key or len(batch) >= size):
+            yield batch
+            batch = []
+        key = this
+        batch.append(change)
+    if batch:
+        yield batch
+
+
+def roll_batches(
+    changes: Sequence[DeploymentChange], *, size: int
+) -> Iterator[list[DeploymentChange]]:
+    """Whole deployment changes, about `size` compositions at a time."""
+    batch: list[DeploymentChange] = []
+    count = 0
+    for change in changes:
+        compositions = len(change.compositions_to_write())
+        if batch and count + compositions > size:
+            yield batch
+            batch, count = [], 0
+        batch.append(change)
+        count += compositions
+    if batch:
+        yield batch
+
+
+class Executor:
+    """Runs changes on `target`, at most `parallelism` at once, until the `with` block ends.
+
+    `resources` and `running` are the state's catalog and deployments by address; they are
+    updated in place as changes land. A failure blocks what depends on it for the
+    executor's lifetime, so deployments that need a failed catalog change are skipped too.
+    """
+
+    def __init__(
+        self,
+        target: Target,
+        *,
+        resources: dict[str, Resource],
+        running: dict[str, Deployment],
+        parallelism: int,
+    ) -> None:
+        self.target = target
+        self.resources = resources
+        self.running = running
+        self._blocked: set[str] = set()  # addresses whose change failed or was skipped
+        self._pool = ThreadPoolExecutor(max_workers=max(1, parallelism))
+
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._pool.shutdown(wait=True)
+
+    def run(self, batch: Sequence[Change], *, now: str) -> BatchResult:
+        """Carry out a batch of catalog changes in parallel; `now` stamps what they record."""
+        runnable, skipped = [], []
+        for change in batch:
+            if _dependencies(change) & self._blocked:
+                skipped.append(change)
+                self._blocked.add(change.address)
+            else:
+                runnable.append(change)
+        outcomes = self._pool.map(functools.partial(_run, target=self.target, now=now), runnable)
+        applied, failed = [], []
+        for change, outcome in zip(runnable, outcomes, strict=True):
+            if isinstance(outcome, errors.ReconcilerError):
+                failed.append((change, outcome))
+                self._blocked.add(change.address)
+                continue
+            if outcome is None:
+                self.resources.pop(change.address, None)
+            else:
+                self.resources[change.address] = outcome
+            applied.append(change)
+        return BatchResult(tuple(applied), tuple(failed), tuple(skipped))
+
+    def roll(self, changes: Sequence[DeploymentChange], *, now: str) -> RolloutResult:
+        """Write the compositions of `changes` in parallel and record in `running` each
+        deployment whose compositions landed; `now` stamps what they record."""
+        tasks: list[tuple[DeploymentChange, Deployment, Composition]] = []
+        skipped = []
+        for change in changes:
+            after = change.after
+            if change.action is Action.CREATE and not after.uid:
+                after = after.with_(uid=str(uuid.uuid4()))
+            for composition in change.compositions_to_write():
+                needs = {composition.runtime, composition.image_version}
+                if (needs | {image_of(composition.image_version)}) & self._blocked:
+                    skipped.append((change, composition.experiment_id))
+                else:
+                    tasks.append((change, after, composition))
+        outcomes = self._pool.map(
+            functools.partial(_roll, target=self.target, resources=self.resources), tasks
+        )
+        rolled, failed = [], []
+        landed: dict[str, dict[str, Composition]] = defaultdict(dict)
+        for (change, _, composition), outcome in zip(tasks, outcomes, strict=True):
+            if isinstance(outcome, errors.ReconcilerError):
+                failed.append((change, composition.experiment_id, outcome))
+            else:
+                rolled.append((change, composition.experiment_id))
+                landed[change.address][composition.experiment_id] = outcome
+        recorded = 0
+        afters = {change.address: after for change, after, _ in tasks}
+        for change in changes:
+            done = landed.get(change.address)
+            if not done:
+                continue
+            if change.action is Action.CREATE:
+                if len(done) < len(change.after.compositions):
+                    continue  # recorded once whole: a re-run writes the missing ones again
+                base = afters[change.address].with_(created_time=now)
+            else:
+                base = self.running[change.address]
+            compositions = tuple(done.get(c.experiment_id, c) for c in base.compositions)
+            self.running[change.address] = base.with_(
+                compositions=compositions, last_modified_time=now
+            )
+            recorded += len(done)
+        return RolloutResult(tuple(rolled), tuple(failed), tuple(skipped), recorded)
+
+
+def _dependencies(change: Change) -> set[str]:
+    """Addresses whose failure must skip this change."""
+    if change.action is Action.DELETE:
+        return set()  # children are deleted first; a parent whose child failed still goes
+    if change.kind is Kind.VERSION:
+        return {image_of(change.address)}
+    if change.kind is Kind.RUNTIME:
+        assert change.after is not None
+        target = change.after.spec["runtime_image"]
+        return {target, image_of(target)} if "/versions/" in target else {target}
+    return set()
+
+
+def _run(change: Change, *, target: Target, now: str) -> Resource | errors.ReconcilerError | None:
+    """Carry out one change on the target; the resource to record, or None when deleted."""
+    try:
+        if change.action is Action.DELETE:
+            target.delete(change.address)
+            return None
+        record = _recorded(change, now)
+        document = manifests.manifest(record)
+        applied = manifests.digest(document)
+        if change.action is Action.REPLACE:
+            target.delete(change.address)
+        if applied != record.last_applied:  # a held change may leave the manifest as it is
+            target.put(change.address, document)
+        return record.with_(last_applied=applied)
+    except errors.ReconcilerError as exc:
+        return exc
+
+
+def _recorded(change: Change, now: str) -> Resource:
+    """The resource as state records it after the change: uid and times filled in."""
+    after, before = change.after, change.before
+    assert after is not None
+    if before is None or change.action is Action.REPLACE:
+        return after.with_(
+            # A replacement is a new object: it gets a uid of its own.
+            uid=str(uuid.uuid4()) if before is not None or not after.uid else after.uid,
+            created_time=now,
+            last_modified_time=now,
+            state_updated_time=now,
+            last_applied="",
+        )
+    old = ceiling.effective(before.platform, before.user)
+    new = ceiling.effective(after.platform, after.user)
+    return after.with_(
+        last_modified_time=now if change.fields else before.last_modified_time,
+        state_updated_time=now if old != new else before.state_updated_time,
+    )
+
+
+def _roll(
+    task: tuple[DeploymentChange, Deployment, Composition],
+    *,
+    target: Target,
+    resources: Mapping[str, Resource],
+) -> Composition | errors.ReconcilerError:
+    """Write one composition's manifest: on a cluster, a zero-downtime rolling update."""
+    _, deployment, composition = task
+    runtime = resources.get(composition.runtime)
+    version = resources.get(composition.image_version)
+    if runtime is None or version is None:
+        return errors.PlanError(
+            f"{deployment.address} {composition.experiment_id}: "
+            f"{composition.runtime if runtime is None else composition.image_version} "
+            "is not in the state",
+            hint="plan again: the catalog changed since this plan was made",
+        )
+    address = composition_address(deployment.address, composition.experiment_id)
+    try:
+        document = manifests.composition_manifest(
+            deployment, composition, runtime=runtime, version=version
+        )
+        target.put(address, document)
+    except errors.ReconcilerError as exc:
+        change = task[0]
+        previous = change.before.composition(composition.experiment_id) if change.before else None
+        if previous is None:
+            return exc
+        return _roll_back(
+            exc, deployment, previous, address=address, target=target, resources=resources
+        )
+    return composition.with_(last_applied=manifests.digest(document))
+
+
+def _roll_back(
+    failure: errors.ReconcilerError,
+    deployment: Deployment,
+    previous: Composition,
+    *,
+    address: str,
+    target: Target,
+    resources: Mapping[str, Resource],
+) -> errors.ReconcilerError:
+    """Put a composition whose rollout failed back on the image it ran, and say so.
+
+    The state still records the previous version, so after this the composition runs
+    exactly what the state says; a re-run of the upgrade tries again.
+    """
+    label = previous.image_version.rsplit("/", 1)[1]
+    try:
+        document = manifests.composition_manifest(
+            deployment,
+            previous,
+            runtime=resources[previous.runtime],
+            version=resources[previous.image_version],
+        )
+        target.put(address, document)
+        outcome = f"rolled back to {label}"
+    except (KeyError, errors.ReconcilerError) as exc:
+        why = exc.summary if isinstance(exc, errors.ReconcilerError) else f"{exc} is gone"
+        outcome = f"rolling back to {label} failed too: {why}"
+    return errors.TargetError(
+        f"{failure.summary}; {outcome}",
+        detail=failure.detail,
+        hint=failure.hint or "fix the cause and run the upgrade again",
+    )
