@@ -7,7 +7,6 @@ is printed is what a CI job or Helm hook would see.
 
 from __future__ import annotations
 
-import os
 import statistics
 import subprocess
 import sys
@@ -16,6 +15,7 @@ import time
 from pathlib import Path
 
 from bench import bench_backends, bench_upgrades
+from bench.process import run_cli
 
 IMAGES, VERSIONS, RUNTIMES = 2000, 5, 10000
 RUNS = 5
@@ -27,28 +27,6 @@ doc = catalog.generate_values(images={IMAGES}, versions={VERSIONS}, runtimes={RU
 catalog.write_values(sys.argv[1], doc)
 catalog.write_values(sys.argv[2], catalog.change_fraction(doc, 0.01))
 """
-
-
-def run_cli(*args: str, cwd: Path) -> tuple[float, int, str]:
-    """Wall seconds, peak RSS (MB) and output of one `reconciler` process."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        start = time.perf_counter()
-        child = subprocess.Popen(
-            [sys.executable, "-m", "reconciler.cli", *args],
-            cwd=cwd,
-            stdout=out,
-            stderr=err,
-            env={k: v for k, v in os.environ.items() if not k.startswith("RECONCILER_")},
-        )
-        # Reaping the child ourselves gives its own resource usage, peak RSS included.
-        _, status, usage = os.wait4(child.pid, 0)
-        elapsed = time.perf_counter() - start
-        child.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        if child.returncode not in (0, 2):
-            raise SystemExit(f"reconciler {' '.join(args)} failed:\n{err.read().decode()}")
-        return elapsed, usage.ru_maxrss // 1024, out.read().decode()
 
 
 def timed(label: str, *args: str, cwd: Path) -> None:

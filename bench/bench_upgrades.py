@@ -16,10 +16,7 @@ from __future__ import annotations
 
 import copy
 import functools
-import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -29,6 +26,7 @@ from typing import Any, TypeVar
 import yaml
 
 from bench import catalog
+from bench.process import run_cli
 from reconciler import engine, state
 from reconciler.backends.local import LocalBackend
 from reconciler.catalog import Catalog
@@ -154,20 +152,7 @@ def bench_upgrades() -> None:
         entries = [{"deployment": address} for address in prior.deployments_by_address]
         upgrades_file.write_text(yaml.safe_dump({"upgrades": entries}))
         args = ["plan", "--overrides", str(upgrades_file), "--state", str(root / "state.json")]
-        walls = []
-        for _ in range(3):
-            start = time.perf_counter()
-            done = subprocess.run(
-                [sys.executable, "-m", "reconciler.cli", *args],
-                cwd=root,
-                capture_output=True,
-                text=True,
-                env={k: v for k, v in os.environ.items() if not k.startswith("RECONCILER_")},
-            )
-            walls.append(time.perf_counter() - start)
-            if done.returncode != 0:
-                raise SystemExit(f"reconciler plan failed:\n{done.stderr}")
-        whole = statistics.median(walls)
+        whole = statistics.median(run_cli(*args, cwd=root)[0] for _ in range(3))
         print(f"  {'`reconciler plan` of them, whole process':<52} {whole:6.3f} s")
 
         before_apply = backend.read()

@@ -283,6 +283,8 @@ def _warnings(desired: Mapping[str, Resource], changes: list[Change]) -> list[st
         after = change.after
         if after is None or after.kind is not Kind.RUNTIME:
             continue
+        if ceiling.effective(after.platform, after.user).state is State.DISABLED:
+            continue  # nothing new can use a disabled runtime: its image's state is moot
         target = desired.get(after.spec["runtime_image"])
         if target is not None:
             state = ceiling.effective(target.platform, target.user).state
