@@ -13,6 +13,7 @@ Views only: no decisions. What changes is plan.py's; what is printed where is cl
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -48,8 +49,27 @@ class Style:
         return self.paint(text, "1")
 
 
+# Environment variables are where secrets end up in practice (a scorer's API token, a
+# database password): values under names like these are never printed, in any format.
+SENSITIVE_NAME = re.compile(
+    r"(?i)(secret|token|passw(or)?d|credential|private|api[_-]?key|access[_-]?key|auth)"
+)
+REDACTED = "(sensitive value)"
+
+
+def _sensitive(path: str) -> bool:
+    return bool(SENSITIVE_NAME.search(path.rsplit(".", 1)[-1]))
+
+
 def _value(value: Any) -> str:
     return orjson.dumps(value).decode() if not isinstance(value, int | float) else str(value)
+
+
+def _redact_resource(record: dict[str, Any] | None) -> None:
+    env = (record or {}).get("spec", {}).get("environment_variables")
+    for name in env or ():
+        if _sensitive(name):
+            env[name] = REDACTED
 
 
 def summary_line(summary: Summary) -> str:
@@ -90,7 +110,9 @@ def _describe(resource: Resource) -> str:
 
 def _details(change: Change) -> Iterable[str]:
     for item in change.fields:
-        if item.before is None:
+        if _sensitive(item.path):
+            yield f"{item.path}: {REDACTED} changed"
+        elif item.before is None:
             yield f"{item.path}: + {_value(item.after)}"
         elif item.after is None:
             yield f"{item.path}: - {_value(item.before)}"
@@ -192,7 +214,15 @@ def plan_text(plan: Plan, *, colour: bool = False) -> str:
 
 
 def plan_json(plan: Plan) -> str:
-    return orjson.dumps(plancodec.to_dict(plan), option=orjson.OPT_INDENT_2).decode() + "\n"
+    """The plan's JSON form with sensitive values redacted (saved plan files keep them)."""
+    data = plancodec.to_dict(plan)
+    for change in data["changes"]:
+        _redact_resource(change["before"])
+        _redact_resource(change["after"])
+        for item in change["fields"]:
+            if _sensitive(item["path"]):
+                item["before"] = item["after"] = REDACTED
+    return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n"
 
 
 def plan_markdown(plan: Plan) -> str:
