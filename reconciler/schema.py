@@ -21,7 +21,9 @@ import jsonschema_rs
 from reconciler.errors import InputError, ReconcilerError
 from reconciler.model import dotted
 
-SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
+# reconciler/schemas links to the repository's schemas/ in a checkout, and is a copy of it
+# in an installed wheel.
+SCHEMA_DIR = Path(__file__).parent / "schemas"
 # Enough violations to find the one nearest the top of the document without walking a
 # catalog that is wrong everywhere.
 MAX_ERRORS_CONSIDERED = 1000
