@@ -59,3 +59,15 @@ def s3_env(
 def s3_url(s3_env: dict[str, str], s3_bucket: str) -> str:
     """A state URL no other test uses, with the environment pointing at the server."""
     return f"s3://{s3_bucket}/{uuid.uuid4().hex}/reconciler.state.json"
+
+
+@pytest.fixture
+def write(tmp_path: Path):
+    """`write(name, text)` → the path of a new file in the test's directory."""
+
+    def write(name: str, text: str) -> str:
+        path = tmp_path / name
+        path.write_text(text)
+        return str(path)
+
+    return write

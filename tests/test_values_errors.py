@@ -28,16 +28,6 @@ config:
 """
 
 
-@pytest.fixture
-def write(tmp_path: Path):
-    def write(name: str, text: str) -> str:
-        path = tmp_path / name
-        path.write_text(text)
-        return str(path)
-
-    return write
-
-
 def composition_file(write, name: str, body: str) -> str:
     """A values file holding `body` (YAML indented for the composition) under the layout."""
     indented = "".join(f"      {line}\n" for line in body.splitlines())

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -11,16 +9,6 @@ from hypothesis import strategies as st
 from reconciler.values import load_values, merge
 
 COMPOSITION = "config.deployer.composition"
-
-
-@pytest.fixture
-def write(tmp_path: Path):
-    def write(name: str, text: str) -> str:
-        path = tmp_path / name
-        path.write_text(text)
-        return str(path)
-
-    return write
 
 
 def runtime(values, runtime_id: str = "r1") -> dict:
