@@ -298,6 +298,7 @@ def _cmd_apply(args: argparse.Namespace, colour: bool) -> int:
             lock_timeout=args.lock_timeout,
             parallelism=args.parallelism,
             stop=stop,
+            progress=_progress_line if sys.stderr.isatty() else None,
         )
     finally:
         signal.signal(signal.SIGTERM, previous)
@@ -319,6 +320,16 @@ def _cmd_apply(args: argparse.Namespace, colour: bool) -> int:
         )
     )
     return 0 if result.ok else 1
+
+
+def _progress_line(done: int, total: int) -> None:
+    """A progress line on the terminal, rewritten in place; gone once the apply is done."""
+    width = 30
+    filled = width * done // max(total, 1)
+    bar = "#" * filled + "." * (width - filled)
+    end = "\r\033[K" if done >= total else "\r"
+    sys.stderr.write(f"\r  applying [{bar}] {done}/{total}{end}")
+    sys.stderr.flush()
 
 
 def _cmd_show(args: argparse.Namespace, colour: bool) -> int:

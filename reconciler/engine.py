@@ -193,8 +193,13 @@ def apply(
     lock_timeout: float = 0.0,
     parallelism: int = DEFAULT_PARALLELISM,
     stop: threading.Event | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ApplyResult:
-    """Apply a saved plan, or plan from `inputs` and apply that, under the state lock."""
+    """Apply a saved plan, or plan from `inputs` and apply that, under the state lock.
+
+    `progress(done, total)` is called after each batch, counting the catalog changes and
+    deployments carried out (whether they landed, failed or were skipped) of the plan's.
+    """
     if (saved is None) == (inputs is None):
         raise errors.UsageError("apply needs either inputs or a saved plan, not both")
     lock = backend.lock(operation="apply", timeout=lock_timeout)
@@ -219,6 +224,7 @@ def apply(
             result=result,
             parallelism=parallelism,
             stop=stop or threading.Event(),
+            progress=progress or (lambda _done, _total: None),
         )
         return result
     finally:
@@ -236,6 +242,7 @@ def _execute(
     result: ApplyResult,
     parallelism: int,
     stop: threading.Event,
+    progress: Callable[[int, int], None],
 ) -> None:
     # Imported here so that plans, which never execute, do not pay for the executor's
     # thread pool machinery at startup.
@@ -261,6 +268,7 @@ def _execute(
         ):
             persist()
 
+    total, done = len(the_plan.changes) + len(the_plan.deployments), 0
     with execute.Executor(
         target, resources=resources, running=running, parallelism=parallelism
     ) as executor:
@@ -274,6 +282,8 @@ def _execute(
             result.skipped += ran.skipped
             pending += len(ran.applied)
             persist_if_due()
+            done += len(batch)
+            progress(done, total)
         for changes in execute.roll_batches(the_plan.deployments, size=CHUNK):
             if result.interrupted or stop.is_set():
                 result.interrupted = True
@@ -284,5 +294,7 @@ def _execute(
             result.roll_skipped += rolled.skipped
             pending += rolled.recorded
             persist_if_due()
+            done += len(changes)
+            progress(done, total)
         if pending:
             persist()

@@ -163,3 +163,20 @@ def test_a_writer_cannot_overwrite_a_newer_state() -> None:
         backend.write(state.encode(newer), if_match=blob.etag)  # stale etag
     with pytest.raises(errors.ConflictError):
         state.check_successor(newer, document)  # lower serial
+
+
+def test_progress_is_reported_after_each_batch_up_to_the_total(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(engine, "CHUNK", 5)
+    seen: list[tuple[int, int]] = []
+    result = engine.apply(
+        MemoryBackend(),
+        MemoryTarget(),
+        inputs=engine.Inputs(values=VALUES),
+        progress=lambda done, total: seen.append((done, total)),
+    )
+    assert result.ok
+    assert len(seen) > 1
+    assert [done for done, _ in seen] == sorted(done for done, _ in seen)
+    assert seen[-1] == (22, 22)
