@@ -343,9 +343,7 @@ def _cmd_show(args: argparse.Namespace, colour: bool) -> int:
     if document is None:
         sys.stdout.write("No state yet: nothing has been applied.\n")
     elif _fmt(args) == "json":
-        from reconciler import state
-
-        sys.stdout.write(state.encode(document).decode())
+        sys.stdout.write(render.state_json(document))
     else:
         sys.stdout.write(f"State serial {document.serial}, lineage {document.lineage}\n")
         sys.stdout.write(render.state_list(document.resources, document.deployments))

@@ -23,6 +23,7 @@ from reconciler import ceiling, errors, plancodec
 from reconciler.changes import Action, Change, CompositionUpgrade, DeploymentChange
 from reconciler.model import Deployment, Kind, Resource, image_of
 from reconciler.plan import Plan, Summary
+from reconciler.state import StateDocument
 from reconciler.upgrades import AvailableUpgrade, version_label
 
 _COLOURS = {
@@ -352,4 +353,13 @@ def resource_json(resource: Resource) -> str:
     effective = ceiling.effective(resource.platform, resource.user)
     data["state"] = effective.state.value
     data["state_reason"] = effective.reason
+    _redact_resource(data)
+    return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n"
+
+
+def state_json(document: StateDocument) -> str:
+    """The state document as JSON, sensitive values redacted (the file itself keeps them)."""
+    data = document.model_dump(mode="json")
+    for resource in data["resources"]:
+        _redact_resource(resource)
     return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n"

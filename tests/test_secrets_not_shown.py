@@ -40,3 +40,24 @@ def test_sensitive_values_never_reach_plan_output(tmp_path: Path) -> None:
     assert reconciler("plan", "-f", "v2.yaml", "--out", "p.plan", cwd=tmp_path).code == 0
     assert "tok-bbbb-2222" in json.dumps(json.loads((tmp_path / "p.plan").read_text()))
     assert reconciler("apply", "p.plan", "--auto-approve", cwd=tmp_path).code == 0
+
+
+def test_sensitive_values_never_reach_state_output(tmp_path: Path) -> None:
+    (tmp_path / "v1.yaml").write_text(VALUES.format(level="INFO", token="tok-cccc-3333"))
+    assert reconciler("apply", "-f", "v1.yaml", "--auto-approve", cwd=tmp_path).code == 0
+    for args in (
+        ["show", "--json"],
+        ["show"],
+        ["state", "show", "workspaces/global/runtimes/scoring"],
+    ):
+        run = reconciler(*args, cwd=tmp_path)
+        assert run.code == 0, run.err
+        assert "tok-cccc-3333" not in run.out, args
+    shown = json.loads(
+        reconciler("state", "show", "workspaces/global/runtimes/scoring", cwd=tmp_path).out
+    )
+    assert shown["spec"]["environment_variables"] == {
+        "LOG_LEVEL": "INFO",
+        "API_TOKEN": "(sensitive value)",
+        "DB_PASSWORD": "(sensitive value)",
+    }
