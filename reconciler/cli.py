@@ -18,6 +18,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from reconciler import __version__, errors
+from reconciler.backends import DEFAULT_STATE
+from reconciler.targets import DEFAULT_TARGET
 
 if TYPE_CHECKING:
     from reconciler.engine import Inputs
@@ -30,8 +32,6 @@ UPGRADE_SYNTAX = (
     "DEPLOYMENT is workspaces/WS/deployments/ID or WS/ID; TARGET is latest, an image id, "
     "IMAGE/versions/vX.Y.Z, vX.Y.Z (of the image the composition runs) or an address"
 )
-DEFAULT_STATE = "state/reconciler.state.json"
-DEFAULT_TARGET = "dir:state/cluster"
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h)?$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
 

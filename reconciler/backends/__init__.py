@@ -23,6 +23,8 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
+DEFAULT_STATE = "state/reconciler.state.json"  # where the CLI and the SDK keep state by default
+
 
 @dataclass(frozen=True, slots=True)
 class Blob:

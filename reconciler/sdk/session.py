@@ -23,14 +23,12 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from reconciler import catalog, engine, errors, state, upgrades
-from reconciler.backends import Backend, open_backend
+from reconciler.backends import DEFAULT_STATE, Backend, open_backend
 from reconciler.model import GLOBAL_WORKSPACE, Deployment, Kind, Resource
 from reconciler.overrides import Overrides
 from reconciler.plan import Plan
-from reconciler.targets import DEFAULT_DIR, Target, open_target
+from reconciler.targets import DEFAULT_TARGET, Target, open_target
 
-DEFAULT_STATE = "state/reconciler.state.json"  # the CLI's --state default, so both meet
-DEFAULT_TARGET = f"dir:{DEFAULT_DIR}"
 SOURCE = "sdk"  # how plans and errors name requests made through the SDK
 # Each retry follows another writer's successful commit, so this bounds a livelock under
 # heavy contention, not a wait: waiting for the lock is `lock_timeout`'s job.
