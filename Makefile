@@ -10,10 +10,11 @@ STAMP := $(VENV)/.installed
 install: $(STAMP)
 
 # Re-run the install only when the project's dependencies change.
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml tools/kube_binaries.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python tools/kube_binaries.py $(BIN)
 	touch $(STAMP)
 
 # Plan the examples against the embedded defaults (state/ and dir:state/cluster), save
