@@ -18,13 +18,13 @@ from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
-from reconciler import engine
+from reconciler.apply import engine
 from reconciler.backends import Backend
 from reconciler.backends.local import LocalBackend
 from reconciler.backends.s3 import S3Backend
-from reconciler.overrides import load_overrides
+from reconciler.inputs.overrides import load_overrides
+from reconciler.inputs.values import load_values
 from reconciler.targets.memory import MemoryTarget
-from reconciler.values import load_values
 
 REPO = Path(__file__).resolve().parent.parent
 LOCK_ROUNDS = 50
@@ -42,7 +42,9 @@ def run() -> None:
             bucket = server.create_bucket("bench")
             backend = S3Backend(bucket=bucket, key="reconciler.state.json", client=server.client())
             _measure("s3", backend)
-            catalog = S3Backend(bucket=bucket, key="catalog.state.json", client=server.client())
+            catalog = S3Backend(
+                bucket=bucket, key="availability.state.json", client=server.client()
+            )
             _count_requests(catalog)
         finally:
             server.stop()

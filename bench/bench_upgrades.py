@@ -27,14 +27,16 @@ import yaml
 
 from bench import catalog
 from bench.process import run_cli
-from reconciler import engine, state
+from reconciler.apply import engine
 from reconciler.backends.local import LocalBackend
-from reconciler.catalog import Catalog
+from reconciler.inputs.overrides import parse_overrides
+from reconciler.inputs.requests import UpgradeRequest
+from reconciler.inputs.values import build_values
 from reconciler.model import Kind, State
-from reconciler.overrides import UpgradeRequest, parse_overrides
+from reconciler.planning import state
+from reconciler.planning.availability import Availability
 from reconciler.targets.directory import DirTarget
 from reconciler.targets.memory import MemoryTarget
-from reconciler.values import build_values
 
 IMAGES, VERSIONS, RUNTIMES = 2000, 5, 10000
 DEPLOYMENTS, COMPOSITIONS = 5000, 2
@@ -65,7 +67,7 @@ def _with_release(doc: dict[str, Any]) -> dict[str, Any]:
 
 def _deployable(document: state.StateDocument) -> list[str]:
     """Runtimes a new composition can use without warnings: ACTIVE, on an image."""
-    view = Catalog(document.by_address)
+    view = Availability(document.by_address)
     usable = []
     for resource in document.resources:
         if resource.kind is not Kind.RUNTIME or "/versions/" in resource.spec["runtime_image"]:

@@ -22,8 +22,8 @@ from reconciler.backends import DEFAULT_STATE
 from reconciler.targets import DEFAULT_TARGET
 
 if TYPE_CHECKING:
-    from reconciler.engine import Inputs
-    from reconciler.plan import Plan
+    from reconciler.apply.engine import Inputs
+    from reconciler.planning.plan import Plan
 
 UPGRADE_SYNTAX = (
     "DEPLOYMENT (every composition to its latest available version), DEPLOYMENT=TARGET "
@@ -201,21 +201,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _inputs(args: argparse.Namespace) -> Inputs:
-    from reconciler.engine import Inputs
+    from reconciler.apply.engine import Inputs
 
     values = overrides = None
     if args.values or args.set or args.set_string:
-        from reconciler.values import load_values
+        from reconciler.inputs.values import load_values
 
         values = load_values(args.values, args.set, args.set_string)
     if args.overrides:
-        from reconciler.overrides import load_overrides
+        from reconciler.inputs.overrides import load_overrides
 
         overrides = load_overrides(args.overrides)
     specs = [*args.upgrade, *getattr(args, "specs", ())]
     upgrades = ()
     if specs:
-        from reconciler.upgrades import parse_spec
+        from reconciler.inputs.upgrade_specs import parse_spec
 
         upgrades = tuple(parse_spec(spec) for spec in specs)
     return Inputs(values=values, overrides=overrides, upgrades=upgrades)
@@ -237,7 +237,8 @@ def _print_plan(plan: Plan, fmt: str, colour: bool) -> None:
 
 
 def _cmd_plan(args: argparse.Namespace, colour: bool) -> int:
-    from reconciler import engine, planfile
+    from reconciler import planfile
+    from reconciler.apply import engine
     from reconciler.backends import open_backend
 
     the_plan = engine.plan(open_backend(args.state), _inputs(args))
@@ -252,7 +253,8 @@ def _cmd_plan(args: argparse.Namespace, colour: bool) -> int:
 
 
 def _cmd_apply(args: argparse.Namespace, colour: bool) -> int:
-    from reconciler import engine, planfile, render
+    from reconciler import planfile, render
+    from reconciler.apply import engine
     from reconciler.backends import open_backend
     from reconciler.targets import open_target
 
@@ -333,7 +335,8 @@ def _progress_line(done: int, total: int) -> None:
 
 
 def _cmd_show(args: argparse.Namespace, colour: bool) -> int:
-    from reconciler import engine, planfile, render
+    from reconciler import planfile, render
+    from reconciler.apply import engine
     from reconciler.backends import open_backend
 
     if args.planfile:
@@ -351,7 +354,7 @@ def _cmd_show(args: argparse.Namespace, colour: bool) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace, colour: bool) -> int:
-    from reconciler import engine
+    from reconciler.apply import engine
     from reconciler.backends import open_backend
 
     # Planning checks everything a plan would, against the current state (overrides name
@@ -365,7 +368,8 @@ def _cmd_validate(args: argparse.Namespace, colour: bool) -> int:
 
 
 def _cmd_state(args: argparse.Namespace, colour: bool) -> int:
-    from reconciler import engine, render
+    from reconciler import render
+    from reconciler.apply import engine
     from reconciler.backends import open_backend
 
     backend = open_backend(args.state)

@@ -1,6 +1,6 @@
 """Saved plan files: write a plan for review, read it back for `apply PLANFILE`.
 
-A plan file is the plan's JSON form (plancodec.py, `schemas/plan.schema.json`), written
+A plan file is the plan's JSON form (plan_json.py, `schemas/plan.schema.json`), written
 atomically. Reading one checks its shape and format version; whether it is still fresh
 against the state is the engine's check, done under the lock at apply time.
 """
@@ -13,15 +13,17 @@ from pathlib import Path
 
 import orjson
 
-from reconciler import errors, plancodec, schema
-from reconciler.plan import FORMAT_VERSION, Plan
+from reconciler import errors
+from reconciler.inputs import schema
+from reconciler.planning import plan_codec
+from reconciler.planning.plan import FORMAT_VERSION, Plan
 
 
 def save(plan: Plan, path: str | os.PathLike[str]) -> None:
     """Write atomically, so a reader never sees half a plan."""
     target = Path(path)
     data = orjson.dumps(
-        plancodec.to_dict(plan), option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE
+        plan_codec.to_dict(plan), option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE
     )
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -53,4 +55,4 @@ def load(path: str | os.PathLike[str]) -> Plan:
             hint="apply it with the version of the tool that made it",
         )
     schema.validate(data, "plan.schema.json", source=source, error=errors.PlanFileError)
-    return plancodec.from_dict(data)
+    return plan_codec.from_dict(data)

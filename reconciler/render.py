@@ -19,12 +19,20 @@ from typing import Any
 
 import orjson
 
-from reconciler import ceiling, errors, plancodec
-from reconciler.changes import Action, Change, CompositionUpgrade, DeploymentChange
-from reconciler.model import Deployment, Kind, Resource, image_of
-from reconciler.plan import Plan, Summary
-from reconciler.state import StateDocument
-from reconciler.upgrades import AvailableUpgrade, version_label
+from reconciler import errors
+from reconciler.addresses import image_of, name_of
+from reconciler.model import Deployment, Kind, Resource
+from reconciler.planning import ceiling, plan_codec
+from reconciler.planning.plan import (
+    Action,
+    AvailableUpgrade,
+    Change,
+    CompositionUpgrade,
+    DeploymentChange,
+    Plan,
+    Summary,
+)
+from reconciler.planning.state import StateDocument
 
 _COLOURS = {
     Action.CREATE: "32",
@@ -131,7 +139,7 @@ def _details(change: Change) -> Iterable[str]:
 
 def _version_move(upgrade: CompositionUpgrade) -> str:
     """`v1.5.4 → v1.6.0`, naming the images when the composition changes image."""
-    before, after = version_label(upgrade.before), version_label(upgrade.after)
+    before, after = name_of(upgrade.before), name_of(upgrade.after)
     if image_of(upgrade.before) != image_of(upgrade.after):
         before = f"{image_of(upgrade.before).rsplit('/', 1)[1]} {before}"
         after = f"{image_of(upgrade.after).rsplit('/', 1)[1]} {after}"
@@ -146,7 +154,7 @@ def _rollout(upgrade: CompositionUpgrade) -> str:
 
 def _composition_lines(deployment: Deployment) -> list[str]:
     return [
-        f"{c.experiment_id}: {c.runtime.rsplit('/', 1)[1]} on {version_label(c.image_version)} "
+        f"{c.experiment_id}: {c.runtime.rsplit('/', 1)[1]} on {name_of(c.image_version)} "
         f"of {image_of(c.image_version).rsplit('/', 1)[1]}, "
         f"{c.replicas} replica{'s' if c.replicas != 1 else ''}"
         for c in deployment.compositions
@@ -168,11 +176,11 @@ def _deployment_lines(change: DeploymentChange) -> Iterable[tuple[str, str, list
 
 
 def _available(item: AvailableUpgrade) -> str:
-    current = version_label(item.current)
+    current = name_of(item.current)
     if item.available is None:
         move = f"no version to move to ({item.reason})"
     else:
-        target = version_label(item.available)
+        target = name_of(item.available)
         if image_of(item.available) != image_of(item.current):
             target = f"{item.available}"
         move = f"{current} → {target}" + (f" ({item.reason})" if item.reason else "")
@@ -216,7 +224,7 @@ def plan_text(plan: Plan, *, colour: bool = False) -> str:
 
 def plan_json(plan: Plan) -> str:
     """The plan's JSON form with sensitive values redacted (saved plan files keep them)."""
-    data = plancodec.to_dict(plan)
+    data = plan_codec.to_dict(plan)
     for change in data["changes"]:
         _redact_resource(change["before"])
         _redact_resource(change["after"])

@@ -9,13 +9,15 @@ from typing import Any
 
 import pytest
 
-from reconciler import engine, errors, state
+from reconciler import errors
+from reconciler.apply import engine
 from reconciler.backends.local import LocalBackend
 from reconciler.backends.memory import MemoryBackend
-from reconciler.changes import Action
+from reconciler.inputs.values import load_values
+from reconciler.planning import state
+from reconciler.planning.plan import Action
 from reconciler.targets.directory import DirTarget
 from reconciler.targets.memory import MemoryTarget
-from reconciler.values import load_values
 from tests.runner import EXAMPLES
 
 VALUES = load_values([EXAMPLES / "values.yaml"])

@@ -6,8 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reconciler import ceiling, errors
+from reconciler import errors
 from reconciler.model import Intent, Source, State
+from reconciler.planning import ceiling
 
 ADDRESS = "workspaces/global/runtimes/h2o3-mojo"
 states = st.sampled_from(list(State))

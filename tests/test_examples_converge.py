@@ -112,7 +112,7 @@ def test_json_and_markdown_plans(tmp_path: Path) -> None:
 
 
 def test_saved_plan_applies_then_is_stale(tmp_path: Path) -> None:
-    planfile = tmp_path / "catalog.plan"
+    planfile = tmp_path / "availability.plan"
     assert reconciler("plan", *EXAMPLE_ARGS, "--out", str(planfile), cwd=tmp_path).code == 0
     shown = reconciler("show", str(planfile), cwd=tmp_path)
     assert "Plan: 28 to add" in shown.out

@@ -19,12 +19,13 @@ from pathlib import Path
 
 import pytest
 
-from reconciler import engine, errors, render
+from reconciler import errors, render
+from reconciler.apply import engine
 from reconciler.backends.memory import MemoryBackend
-from reconciler.overrides import load_overrides
+from reconciler.inputs.overrides import load_overrides
+from reconciler.inputs.upgrade_specs import parse_spec
+from reconciler.inputs.values import load_values
 from reconciler.targets.memory import MemoryTarget
-from reconciler.upgrades import parse_spec
-from reconciler.values import load_values
 
 GOLDEN = Path(__file__).parent / "golden"
 CASES = sorted(p.name for p in GOLDEN.iterdir() if p.is_dir())

@@ -10,9 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench.catalog import generate_values, write_values
-from reconciler import goyaml, yamlio
 from reconciler.errors import OverridesError, ValuesError
-from reconciler.yamlio import dump_yaml, load_yaml
+from reconciler.inputs import goyaml, yamlio
+from reconciler.inputs.yamlio import dump_yaml, load_yaml
 
 
 def value_of(scalar: str) -> object:

@@ -13,12 +13,13 @@ from typing import Any
 
 import pytest
 
-from reconciler import engine, errors, render
+from reconciler import errors, render
+from reconciler.apply import engine
 from reconciler.backends.memory import MemoryBackend
-from reconciler.overrides import parse_overrides
+from reconciler.inputs.overrides import parse_overrides
+from reconciler.inputs.upgrade_specs import parse_spec
+from reconciler.inputs.values import Values, build_values
 from reconciler.targets.memory import MemoryTarget
-from reconciler.upgrades import parse_spec
-from reconciler.values import Values, build_values
 
 SCORER = "workspaces/global/runtimeImages/h2o3-scorer"
 V154, V160 = f"{SCORER}/versions/v1.5.4", f"{SCORER}/versions/v1.6.0"

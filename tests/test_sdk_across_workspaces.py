@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import reconciler
-from reconciler import engine
-from reconciler.values import load_values
+from reconciler.apply import engine
+from reconciler.inputs.values import load_values
 from tests.runner import EXAMPLES
 
 

@@ -15,8 +15,9 @@ import pytest
 import yaml
 
 import reconciler
-from reconciler import engine, errors
-from reconciler.values import load_values
+from reconciler import errors
+from reconciler.apply import engine
+from reconciler.inputs.values import load_values
 
 SCORER = "workspaces/global/runtimeImages/h2o3-scorer"
 GLOBAL_RUNTIMES = "workspaces/global/runtimes"

@@ -16,8 +16,9 @@ import pytest
 import yaml
 
 import reconciler
-from reconciler import engine, errors
-from reconciler.values import load_values
+from reconciler import errors
+from reconciler.apply import engine
+from reconciler.inputs.values import load_values
 
 VALUES = {
     "config": {

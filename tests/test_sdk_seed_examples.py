@@ -18,9 +18,10 @@ import pytest
 import yaml
 
 import reconciler
-from reconciler import engine, errors
+from reconciler import errors
+from reconciler.apply import engine
+from reconciler.inputs.values import load_values
 from reconciler.model import State
-from reconciler.values import load_values
 
 VALUES = {
     "config": {

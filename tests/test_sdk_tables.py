@@ -14,8 +14,8 @@ import pytest
 import yaml
 
 import reconciler
-from reconciler import engine
-from reconciler.values import load_values
+from reconciler.apply import engine
+from reconciler.inputs.values import load_values
 
 RUNTIMES = 60  # more than the 50 rows a table shows by default
 

@@ -21,9 +21,10 @@ import pytest
 import yaml
 
 import reconciler
-from reconciler import engine, errors
+from reconciler import errors
+from reconciler.apply import engine
+from reconciler.inputs.values import load_values
 from reconciler.targets.directory import DirTarget
-from reconciler.values import load_values
 from tests.test_sdk_seed_examples import run
 
 SCORER = "workspaces/global/runtimeImages/h2o3-scorer"

@@ -12,11 +12,12 @@ from pathlib import Path
 import jsonschema
 import orjson
 
-from reconciler import engine, state
+from reconciler.apply import engine
 from reconciler.backends.local import LocalBackend
-from reconciler.overrides import parse_overrides
+from reconciler.inputs.overrides import parse_overrides
+from reconciler.inputs.values import load_values
+from reconciler.planning import state
 from reconciler.targets.memory import MemoryTarget
-from reconciler.values import load_values
 from tests.runner import EXAMPLES, REPO
 
 SCHEMA = REPO / "schemas/state.schema.json"

@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 
 from reconciler import errors
-from reconciler.overrides import UpgradeRequest, parse_overrides
-from reconciler.upgrades import parse_spec
+from reconciler.inputs.overrides import parse_overrides
+from reconciler.inputs.requests import UpgradeRequest
+from reconciler.inputs.upgrade_specs import parse_spec
 
 FRAUD = "workspaces/prod/deployments/fraud"
 

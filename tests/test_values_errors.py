@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from reconciler import schema
 from reconciler.errors import StateError, ValuesError
-from reconciler.values import load_values
+from reconciler.inputs import schema
+from reconciler.inputs.values import load_values
 
 COMPOSITION = "config.deployer.composition"
 RUNTIME = f"{COMPOSITION}.runtimes.h2o3-mojo"

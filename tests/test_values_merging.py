@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reconciler.values import load_values, merge
+from reconciler.inputs.values import load_values, merge
 
 COMPOSITION = "config.deployer.composition"
 

@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from reconciler.backends import Blob, LockInfo
+from reconciler.backends.base import Blob, LockInfo
 from reconciler.backends.locking import (
     Heartbeat,
     check_unlock,

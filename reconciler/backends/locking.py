@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from reconciler.backends import LockInfo
+from reconciler.backends.base import LockInfo
 from reconciler.errors import LockError, LockHeldError
 
 log = logging.getLogger(__name__)

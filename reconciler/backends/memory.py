@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 import time
 
-from reconciler.backends import Blob, LockInfo
+from reconciler.backends.base import Blob, LockInfo
 from reconciler.backends.locking import content_etag, mismatch
 from reconciler.errors import ConflictError, LockError, LockHeldError
 

@@ -27,7 +27,8 @@ import os
 import threading
 from typing import Any
 
-from reconciler.backends import Blob, LockInfo, s3client
+from reconciler.backends import s3client
+from reconciler.backends.base import Blob, LockInfo
 from reconciler.backends.locking import (
     Heartbeat,
     check_unlock,

@@ -27,10 +27,16 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from reconciler import errors
+from reconciler.addresses import check_experiment_id, deployment_address
+from reconciler.inputs.requests import (
+    WILDCARD,
+    NewComposition,
+    NewDeployment,
+    Overrides,
+    UpgradeRequest,
+)
 from reconciler.model import Composition as PinnedComposition
 from reconciler.model import Deployment as DeploymentRecord
-from reconciler.model import check_experiment_id, deployment_address
-from reconciler.overrides import WILDCARD, NewComposition, NewDeployment, Overrides, UpgradeRequest
 from reconciler.sdk.handles import Collection, Entity, Handle, timestamp
 from reconciler.sdk.images import RuntimeImage
 from reconciler.sdk.objects import check_uid, check_workspace_writable, id_from_name, sdk_requests

@@ -7,7 +7,7 @@ first version (see versions.py for how a docker image's tag names it); `update()
 add another. Images change state with `deprecate`, `disable` and `enable`.
 
 Owns the image objects, their collections and the requests they make. Which version is
-the current one (the latest available) is catalog.py's rule.
+the current one (the latest available) is availability.py's rule.
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ import uuid
 from typing import ClassVar
 
 from reconciler import errors
-from reconciler.model import Kind, Resource, image_of
-from reconciler.overrides import Overrides
+from reconciler.addresses import image_of
+from reconciler.inputs.requests import Overrides
+from reconciler.model import Kind, Resource
 from reconciler.sdk.objects import (
     LIFECYCLE_FIELDS,
     NAMED_FIELDS,

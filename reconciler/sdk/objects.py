@@ -18,9 +18,11 @@ import re
 from datetime import datetime
 from typing import Any, ClassVar, TypeVar
 
-from reconciler import ceiling, errors
-from reconciler.model import GLOBAL_WORKSPACE, ID_PATTERN, Address, Kind, Resource, State
-from reconciler.overrides import ApiResource, Delete, Overrides, StateRequest
+from reconciler import errors
+from reconciler.addresses import ID_PATTERN, Address
+from reconciler.inputs.requests import ApiResource, Delete, Overrides, StateRequest
+from reconciler.model import GLOBAL_WORKSPACE, Kind, Resource, State
+from reconciler.planning import ceiling
 from reconciler.sdk.handles import Collection, Handle, timestamp
 from reconciler.sdk.session import SOURCE, Snapshot
 

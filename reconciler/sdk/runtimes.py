@@ -17,9 +17,10 @@ from typing import Any, ClassVar
 import pydantic
 
 from reconciler import errors
-from reconciler.catalog import image_seen_from
-from reconciler.model import GLOBAL_WORKSPACE, Address, Kind, RuntimeSpec
-from reconciler.overrides import Overrides
+from reconciler.addresses import Address
+from reconciler.inputs.requests import Overrides
+from reconciler.model import GLOBAL_WORKSPACE, Kind, RuntimeSpec
+from reconciler.planning.availability import image_seen_from
 from reconciler.sdk.images import AllRuntimeImages, RuntimeImage, RuntimeImages
 from reconciler.sdk.objects import (
     LIFECYCLE_FIELDS,

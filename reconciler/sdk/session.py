@@ -22,11 +22,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from reconciler import catalog, engine, errors, state, upgrades
+from reconciler import errors
+from reconciler.apply import engine
 from reconciler.backends import DEFAULT_STATE, Backend, open_backend
+from reconciler.inputs.requests import Overrides
 from reconciler.model import GLOBAL_WORKSPACE, Deployment, Kind, Resource
-from reconciler.overrides import Overrides
-from reconciler.plan import Plan
+from reconciler.planning import availability, state, upgrades
+from reconciler.planning.plan import Plan
 from reconciler.targets import DEFAULT_TARGET, Target, open_target
 
 SOURCE = "sdk"  # how plans and errors name requests made through the SDK
@@ -51,8 +53,8 @@ class Snapshot:
     deployments: Mapping[str, Deployment] = field(default_factory=dict)
 
     @cached_property
-    def catalog(self) -> catalog.Catalog:
-        return catalog.Catalog(self.resources)
+    def catalog(self) -> availability.Availability:
+        return availability.Availability(self.resources)
 
     @cached_property
     def resolver(self) -> upgrades.Resolver:

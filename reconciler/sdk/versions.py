@@ -16,19 +16,9 @@ import uuid
 from typing import TYPE_CHECKING, ClassVar
 
 from reconciler import errors
-from reconciler.model import (
-    DEFAULT_READINESS_PROBE_PATH,
-    Address,
-    Kind,
-    Resource,
-    State,
-    image_of,
-    normalize_version,
-    split_image_reference,
-    version_address,
-    version_from_tag,
-)
-from reconciler.overrides import ApiResource, Overrides
+from reconciler.addresses import Address, image_of, version_address
+from reconciler.inputs.requests import ApiResource, Overrides
+from reconciler.model import DEFAULT_READINESS_PROBE_PATH, Kind, Resource, State
 from reconciler.sdk.handles import Collection
 from reconciler.sdk.objects import (
     KIND_LABELS,
@@ -39,6 +29,7 @@ from reconciler.sdk.objects import (
     sdk_requests,
 )
 from reconciler.sdk.session import Session, Snapshot
+from reconciler.versions import normalize_version, split_image_reference, version_from_tag
 
 if TYPE_CHECKING:
     from reconciler.sdk.images import RuntimeImage

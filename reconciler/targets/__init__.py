@@ -1,27 +1,15 @@
 """Targets: where the catalog materializes (a directory of manifests, or a cluster).
 
-A target stores and removes one manifest per address; it knows nothing of plans or
-state. Every target offers the same two operations; a memory target ships beside the
-real ones so that SDK users can test their own code.
+`base.py` holds the contract (`Target`); `directory.py` and `memory.py` implement it, and
+`open_target` picks one from a `--target` value. `manifests.py` owns what the objects a
+target holds look like.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Protocol
+from reconciler.targets.base import DEFAULT_DIR, DEFAULT_TARGET, Target
 
-DEFAULT_DIR = "state/cluster"
-DEFAULT_TARGET = f"dir:{DEFAULT_DIR}"  # where the CLI and the SDK apply by default
-
-
-class Target(Protocol):
-    """`put` creates or replaces the object at `address`; `delete` removes it if present."""
-
-    name: str
-
-    def put(self, address: str, manifest: Mapping[str, Any]) -> None: ...
-
-    def delete(self, address: str) -> None: ...
+__all__ = ["DEFAULT_DIR", "DEFAULT_TARGET", "Target", "open_target"]
 
 
 def open_target(spec: str) -> Target:

@@ -14,7 +14,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from reconciler import errors, yamlio
+from reconciler import errors
+from reconciler.inputs import yamlio
 
 
 class DirTarget:

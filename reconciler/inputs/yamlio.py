@@ -25,8 +25,8 @@ import orjson
 import yaml
 import yaml_rs
 
-from reconciler import goyaml
 from reconciler.errors import InputError, ValuesError
+from reconciler.inputs import goyaml
 
 # --- the fast path: yaml_rs when no plain scalar can resolve differently ------------------
 

@@ -18,19 +18,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from reconciler import ceiling, errors
-from reconciler.bootstrap import Declared
-from reconciler.model import (
-    GLOBAL_WORKSPACE,
-    Address,
-    Intent,
-    Kind,
-    Resource,
-    State,
-    image_address,
-    image_of,
-)
-from reconciler.overrides import Overrides
+from reconciler import errors
+from reconciler.addresses import Address, image_address, image_of
+from reconciler.inputs.bootstrap import Declared
+from reconciler.inputs.requests import Overrides
+from reconciler.model import GLOBAL_WORKSPACE, Intent, Kind, Resource, State
+from reconciler.planning import ceiling
 
 REMOVED = Intent(state=State.DISABLED, reason=ceiling.REMOVED_FROM_VALUES)
 

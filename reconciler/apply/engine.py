@@ -10,7 +10,7 @@ Every batch that completes is persisted, and a stop request is honoured between 
 so a crash or SIGTERM leaves a valid state and a re-run converges. The state write is a
 compare-and-swap on the etag read under the lock, so even a writer that lost its lock
 cannot overwrite a newer state. How each change is carried out on the target (parallelism,
-skipping what depends on a failure, rolling back a failed rollout) is execute.py's.
+skipping what depends on a failure, rolling back a failed rollout) is executor.py's.
 """
 
 from __future__ import annotations
@@ -21,15 +21,18 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from reconciler import __version__, bootstrap, deployments, errors, state
+from reconciler import __version__, errors
+from reconciler.addresses import check_id
 from reconciler.backends import Backend, Blob, utc_now
-from reconciler.changes import Change, DeploymentChange
-from reconciler.desired import build_desired
-from reconciler.model import GLOBAL_WORKSPACE, check_id
-from reconciler.overrides import Overrides, UpgradeRequest
-from reconciler.plan import Plan, compute_plan
+from reconciler.inputs import bootstrap
+from reconciler.inputs.requests import Overrides, UpgradeRequest
+from reconciler.inputs.values import Values
+from reconciler.model import GLOBAL_WORKSPACE
+from reconciler.planning import deployments, state
+from reconciler.planning.desired import build_desired
+from reconciler.planning.diff import compute_plan
+from reconciler.planning.plan import Change, DeploymentChange, Plan
 from reconciler.targets import Target
-from reconciler.values import Values
 
 TOOL_VERSION = __version__
 # A long apply persists state every PERSIST_EVERY changes or PERSIST_SECONDS, whichever
@@ -246,7 +249,7 @@ def _execute(
 ) -> None:
     # Imported here so that plans, which never execute, do not pay for the executor's
     # thread pool machinery at startup.
-    from reconciler import execute
+    from reconciler.apply import executor
 
     resources = dict(document.by_address)
     running = dict(document.deployments_by_address)
@@ -269,14 +272,14 @@ def _execute(
             persist()
 
     total, done = len(the_plan.changes) + len(the_plan.deployments), 0
-    with execute.Executor(
+    with executor.Executor(
         target, resources=resources, running=running, parallelism=parallelism
-    ) as executor:
-        for batch in execute.batches(the_plan.changes, size=CHUNK):
+    ) as runner:
+        for batch in executor.batches(the_plan.changes, size=CHUNK):
             if stop.is_set():
                 result.interrupted = True
                 break
-            ran = executor.run(batch, now=utc_now())
+            ran = runner.run(batch, now=utc_now())
             result.applied += ran.applied
             result.failed += ran.failed
             result.skipped += ran.skipped
@@ -284,11 +287,11 @@ def _execute(
             persist_if_due()
             done += len(batch)
             progress(done, total)
-        for changes in execute.roll_batches(the_plan.deployments, size=CHUNK):
+        for changes in executor.roll_batches(the_plan.deployments, size=CHUNK):
             if result.interrupted or stop.is_set():
                 result.interrupted = True
                 break
-            rolled = executor.roll(changes, now=utc_now())
+            rolled = runner.roll(changes, now=utc_now())
             result.rolled += rolled.rolled
             result.roll_failed += rolled.failed
             result.roll_skipped += rolled.skipped

@@ -4,13 +4,13 @@ The values a plan is made of: the `Action` (its values are the symbols printed i
 a resource's `Change` with the `FieldChange`s, `StateMove` and `Hold` that explain it, and
 a deployment's `DeploymentChange` with the `CompositionUpgrade`s that roll.
 
-Values only: deciding what changes is plan.py's, writing changes down plancodec.py's,
-carrying them out execute.py's.
+Values only: deciding what changes is plan.py's, writing changes down plan_json.py's,
+carrying them out executor.py's.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -109,3 +109,79 @@ class DeploymentChange:
             return self.after.compositions
         rolling = {u.experiment_id for u in self.upgrades}
         return tuple(c for c in self.after.compositions if c.experiment_id in rolling)
+
+
+@dataclass(frozen=True, slots=True)
+class AvailableUpgrade:
+    """After a plan, composition `experiment_id` of `deployment` could move from `current`
+    to `available` (version addresses; `available` None: no version is available).
+
+    `reason` is set when the composition's own version becomes DISABLED: it keeps running,
+    and the upgrade (perhaps to an older version) is the way off it.
+    """
+
+    deployment: str
+    experiment_id: str
+    current: str
+    available: str | None
+    reason: str = ""
+
+
+FORMAT_VERSION = 1  # of the plan's JSON form: planfile.py refuses plans newer than this
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """Counts of the plan line; `roll` counts deployments with compositions to roll."""
+
+    add: int = 0
+    change: int = 0
+    replace: int = 0
+    delete: int = 0
+    held: int = 0
+    roll: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.add + self.change + self.replace + self.delete + self.held + self.roll
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Changes from the prior state (`prior_lineage`, `prior_serial`) to the desired catalog.
+
+    `prior_lineage` is None when no state existed. `input_digest` identifies every input
+    the plan was computed from (merged values, overrides, requested upgrades).
+    `changes` are the catalog's, `deployments` the deployments'. `available` and `notes`
+    are information for reviewers (upgrades a catalog change makes available, compositions
+    an upgrade request skipped); they change nothing.
+    """
+
+    tool_version: str
+    prior_lineage: str | None
+    prior_serial: int
+    input_digest: str
+    changes: tuple[Change, ...]
+    warnings: tuple[str, ...] = ()
+    deployments: tuple[DeploymentChange, ...] = ()
+    available: tuple[AvailableUpgrade, ...] = ()
+    notes: tuple[str, ...] = ()
+    format_version: int = field(default=FORMAT_VERSION)
+
+    @property
+    def summary(self) -> Summary:
+        counts = {action: 0 for action in Action}
+        for change in (*self.changes, *self.deployments):
+            counts[change.action] += 1
+        return Summary(
+            add=counts[Action.CREATE],
+            change=counts[Action.UPDATE],
+            replace=counts[Action.REPLACE],
+            delete=counts[Action.DELETE],
+            held=counts[Action.HOLD],
+            roll=counts[Action.UPGRADE],
+        )
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.changes or self.deployments)

@@ -15,18 +15,11 @@ from collections import defaultdict
 from collections.abc import Mapping
 from functools import cached_property
 
-from reconciler import ceiling, errors
-from reconciler.model import (
-    GLOBAL_WORKSPACE,
-    Kind,
-    Resource,
-    State,
-    image_address,
-    image_of,
-    most_restrictive,
-    normalize_version,
-    version_key,
-)
+from reconciler import errors
+from reconciler.addresses import image_address, image_of
+from reconciler.model import GLOBAL_WORKSPACE, Kind, Resource, State, most_restrictive
+from reconciler.planning import ceiling
+from reconciler.versions import normalize_version, version_key
 
 
 def image_seen_from(
@@ -47,7 +40,7 @@ def image_seen_from(
     return address
 
 
-class Catalog:
+class Availability:
     """A read-only view over resources keyed by address."""
 
     def __init__(self, resources: Mapping[str, Resource]) -> None:

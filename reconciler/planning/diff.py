@@ -11,95 +11,30 @@ prior state's lineage and serial and a digest of its inputs, so that a plan save
 later is refused once it is stale.
 
 Pure: no files, no network, no clock. The change types are changes.py's and the plan's
-JSON form plancodec.py's; applying lives in engine.py, views in render.py.
+JSON form plan_json.py's; applying lives in engine.py, views in render.py.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
-from reconciler import ceiling
-from reconciler.changes import (
+from reconciler.addresses import dotted, image_of, name_of
+from reconciler.model import IMMUTABLE_FIELDS, Deployment, Kind, Resource, State
+from reconciler.planning import ceiling
+from reconciler.planning.plan import (
     Action,
+    AvailableUpgrade,
     Change,
     CompositionUpgrade,
     DeploymentChange,
     FieldChange,
     Hold,
+    Plan,
     StateMove,
 )
-from reconciler.model import (
-    IMMUTABLE_FIELDS,
-    Deployment,
-    Kind,
-    Resource,
-    State,
-    dotted,
-    image_of,
-    version_key,
-)
-from reconciler.upgrades import AvailableUpgrade, Resolver, newly_available, version_label
-
-FORMAT_VERSION = 1  # of the plan's JSON form: planfile.py refuses plans newer than this
-
-
-@dataclass(frozen=True, slots=True)
-class Summary:
-    """Counts of the plan line; `roll` counts deployments with compositions to roll."""
-
-    add: int = 0
-    change: int = 0
-    replace: int = 0
-    delete: int = 0
-    held: int = 0
-    roll: int = 0
-
-    @property
-    def total(self) -> int:
-        return self.add + self.change + self.replace + self.delete + self.held + self.roll
-
-
-@dataclass(frozen=True, slots=True)
-class Plan:
-    """Changes from the prior state (`prior_lineage`, `prior_serial`) to the desired catalog.
-
-    `prior_lineage` is None when no state existed. `input_digest` identifies every input
-    the plan was computed from (merged values, overrides, requested upgrades).
-    `changes` are the catalog's, `deployments` the deployments'. `available` and `notes`
-    are information for reviewers (upgrades a catalog change makes available, compositions
-    an upgrade request skipped); they change nothing.
-    """
-
-    tool_version: str
-    prior_lineage: str | None
-    prior_serial: int
-    input_digest: str
-    changes: tuple[Change, ...]
-    warnings: tuple[str, ...] = ()
-    deployments: tuple[DeploymentChange, ...] = ()
-    available: tuple[AvailableUpgrade, ...] = ()
-    notes: tuple[str, ...] = ()
-    format_version: int = field(default=FORMAT_VERSION)
-
-    @property
-    def summary(self) -> Summary:
-        counts = {action: 0 for action in Action}
-        for change in (*self.changes, *self.deployments):
-            counts[change.action] += 1
-        return Summary(
-            add=counts[Action.CREATE],
-            change=counts[Action.UPDATE],
-            replace=counts[Action.REPLACE],
-            delete=counts[Action.DELETE],
-            held=counts[Action.HOLD],
-            roll=counts[Action.UPGRADE],
-        )
-
-    @property
-    def has_changes(self) -> bool:
-        return bool(self.changes or self.deployments)
+from reconciler.planning.upgrades import Resolver, newly_available
+from reconciler.versions import version_key
 
 
 def compute_plan(
@@ -213,14 +148,12 @@ def _downgrade_reason(before: str, after: str, resolver: Resolver) -> str:
     """Why a composition moves to an older version of its image ("" for a newer one)."""
     if image_of(before) != image_of(after):
         return ""
-    if version_key(version_label(after)) > version_key(version_label(before)):
+    if version_key(name_of(after)) > version_key(name_of(before)):
         return ""
     if resolver.availability(before) in (State.DISABLED, None):
         because = resolver.disabled_because(before)
-        return f"rollback: {version_label(before)} is DISABLED" + (
-            f" ({because})" if because else ""
-        )
-    return f"older than {version_label(before)}"
+        return f"rollback: {name_of(before)} is DISABLED" + (f" ({because})" if because else "")
+    return f"older than {name_of(before)}"
 
 
 def _apply_order(change: Change) -> tuple[int, int, str]:

@@ -21,8 +21,9 @@ from typing import Any
 
 import orjson
 
-from reconciler import ceiling
-from reconciler.model import Address, Composition, Deployment, Kind, Resource
+from reconciler.addresses import Address
+from reconciler.model import Composition, Deployment, Kind, Resource
+from reconciler.planning import ceiling
 
 API_VERSION = "runtimes.reconciler.dev/v1"
 LABEL_PREFIX = "runtimes.reconciler.dev"

@@ -18,12 +18,12 @@ from typing import Any
 
 import jsonschema_rs
 
+from reconciler.addresses import dotted
 from reconciler.errors import InputError, ReconcilerError
-from reconciler.model import dotted
 
 # reconciler/schemas links to the repository's schemas/ in a checkout, and is a copy of it
 # in an installed wheel.
-SCHEMA_DIR = Path(__file__).parent / "schemas"
+SCHEMA_DIR = Path(__file__).parent.parent / "schemas"
 # Enough violations to find the one nearest the top of the document without walking a
 # catalog that is wrong everywhere.
 MAX_ERRORS_CONSIDERED = 1000

@@ -19,24 +19,18 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 from reconciler import errors
+from reconciler.addresses import Address, dotted, image_address, runtime_address, version_address
+from reconciler.inputs.values import Values
 from reconciler.model import (
     DEFAULT_READINESS_PROBE_PATH,
     DEFAULT_SCORING_ENDPOINT,
     GLOBAL_WORKSPACE,
-    Address,
     Intent,
     Kind,
     Resource,
     State,
-    dotted,
-    image_address,
-    image_reference,
-    normalize_version,
-    runtime_address,
-    version_address,
-    version_of,
 )
-from reconciler.values import Values
+from reconciler.versions import image_reference, normalize_version, version_of
 
 COMPOSITION_PATH = ("config", "deployer", "composition")
 

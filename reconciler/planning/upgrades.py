@@ -28,75 +28,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from reconciler import ceiling, errors
-from reconciler.catalog import Catalog, image_seen_from
-from reconciler.model import (
-    GLOBAL_WORKSPACE,
-    SEMVER_PATTERN,
-    Address,
-    Composition,
-    Deployment,
-    Kind,
-    Resource,
-    State,
-    check_experiment_id,
-    image_of,
-    normalize_version,
-    parse_deployment,
-    version_key,
-)
-from reconciler.overrides import LATEST, WILDCARD, UpgradeRequest
-
-SPEC_HINT = (
-    "write DEPLOYMENT (every composition to latest), DEPLOYMENT=TARGET (a single-composition "
-    "deployment), or DEPLOYMENT:EXPERIMENT=TARGET,*=TARGET; TARGET is latest, an image id, "
-    "IMAGE/versions/vX.Y.Z, vX.Y.Z or an address"
-)
-
-
-def parse_spec(text: str) -> UpgradeRequest:
-    """An `--upgrade` spec (module docstring) → a request naming the spec in its errors."""
-    origin = f"--upgrade {text}"
-
-    def fail(summary: str) -> errors.InputError:
-        return errors.InputError(f"{origin}: {summary}", hint=SPEC_HINT)
-
-    def deployment(head: str) -> str:
-        try:
-            return parse_deployment(head.strip())
-        except errors.InputError as exc:
-            raise fail(exc.summary) from None
-
-    def target(value: str) -> str | None:
-        value = value.strip()
-        if not value:
-            raise fail("a target is missing after '='")
-        return None if value == LATEST else value
-
-    head, colon, assignments = text.partition(":")
-    if colon:
-        targets: list[tuple[str, str | None]] = []
-        for part in assignments.split(","):
-            experiment, equals, value = (piece.strip() for piece in part.partition("="))
-            if not equals or not experiment:
-                raise fail(f"{part.strip()!r} is not EXPERIMENT=TARGET")
-            if experiment != WILDCARD:
-                try:
-                    check_experiment_id(experiment)
-                except errors.InputError as exc:
-                    raise fail(exc.summary) from None
-            if experiment in dict(targets):
-                raise fail(f"experiment {experiment} is listed twice")
-            targets.append((experiment, target(value)))
-        return UpgradeRequest(deployment(head), tuple(targets), origin=origin)
-    head, equals, value = text.partition("=")
-    if not equals:
-        return UpgradeRequest(deployment(head), origin=origin)
-    chosen = target(value)
-    # `=latest` asks what no target asks: it concerns every composition, however many.
-    return UpgradeRequest(
-        deployment(head), ((WILDCARD, chosen),), single=chosen is not None, origin=origin
-    )
+from reconciler import errors
+from reconciler.addresses import Address, image_of, name_of
+from reconciler.inputs.requests import WILDCARD, UpgradeRequest
+from reconciler.model import GLOBAL_WORKSPACE, Composition, Deployment, Kind, Resource, State
+from reconciler.planning import ceiling
+from reconciler.planning.availability import Availability, image_seen_from
+from reconciler.planning.plan import AvailableUpgrade
+from reconciler.versions import SEMVER_PATTERN, normalize_version, version_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,32 +47,11 @@ class Resolution:
     notes: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class AvailableUpgrade:
-    """After a plan, composition `experiment_id` of `deployment` could move from `current`
-    to `available` (version addresses; `available` None: no version is available).
-
-    `reason` is set when the composition's own version becomes DISABLED: it keeps running,
-    and the upgrade (perhaps to an older version) is the way off it.
-    """
-
-    deployment: str
-    experiment_id: str
-    current: str
-    available: str | None
-    reason: str = ""
-
-
-def version_label(address: str) -> str:
-    """`.../versions/v1.6.0` → `v1.6.0`."""
-    return address.rsplit("/", 1)[1]
-
-
 class Resolver:
     """Upgrade targets against one catalog; each image's latest version is found once."""
 
     def __init__(self, resources: Mapping[str, Resource]) -> None:
-        self.catalog = Catalog(resources)
+        self.catalog = Availability(resources)
         self._latest: dict[str, Resource | None] = {}
 
     @property
@@ -173,7 +91,7 @@ class Resolver:
             return None
         if self.availability(current) in (State.DISABLED, None):
             return latest  # off a DISABLED version, even to an older one
-        newer = version_key(version_label(latest.address)) > version_key(version_label(current))
+        newer = version_key(name_of(latest.address)) > version_key(name_of(current))
         return latest if newer else None
 
     def resolve(self, request: UpgradeRequest, deployment: Deployment) -> Resolution:
@@ -244,10 +162,10 @@ class Resolver:
             target = self.available_upgrade(composition)
             if target is None:
                 notes.append(
-                    f"{label}: already on {version_label(current)}, the latest available, skipped"
+                    f"{label}: already on {name_of(current)}, the latest available, skipped"
                     if latest.address == current
-                    else f"{label}: runs {version_label(current)}, newer than the latest "
-                    f"available {version_label(latest.address)}, skipped"
+                    else f"{label}: runs {name_of(current)}, newer than the latest "
+                    f"available {name_of(latest.address)}, skipped"
                 )
             return target
         address = self._address(reference, composition, deployment, where)
@@ -272,7 +190,7 @@ class Resolver:
                 )
             target = self.resources[address]
         if target.address == current:
-            notes.append(f"{label}: already on {version_label(current)}, skipped")
+            notes.append(f"{label}: already on {name_of(current)}, skipped")
             return None
         return target
 
@@ -354,7 +272,7 @@ def newly_available(
             if newly_disabled:
                 because = after.disabled_because(current)
                 reason = (
-                    f"{version_label(current)} becomes DISABLED"
+                    f"{name_of(current)} becomes DISABLED"
                     + (f" ({because})" if because else "")
                     + "; it keeps running"
                 )

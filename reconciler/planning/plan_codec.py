@@ -14,18 +14,18 @@ from collections.abc import Mapping
 from typing import Any
 
 from reconciler import errors
-from reconciler.changes import (
+from reconciler.model import Deployment, Kind, Resource, Source, State
+from reconciler.planning.plan import (
     Action,
+    AvailableUpgrade,
     Change,
     CompositionUpgrade,
     DeploymentChange,
     FieldChange,
     Hold,
+    Plan,
     StateMove,
 )
-from reconciler.model import Deployment, Kind, Resource, Source, State
-from reconciler.plan import Plan
-from reconciler.upgrades import AvailableUpgrade
 
 
 def to_dict(plan: Plan) -> dict[str, Any]:

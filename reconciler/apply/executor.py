@@ -22,10 +22,12 @@ from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from reconciler import ceiling, errors, manifests
-from reconciler.changes import Action, Change, DeploymentChange
-from reconciler.model import Composition, Deployment, Kind, Resource, composition_address, image_of
-from reconciler.targets import Target
+from reconciler import errors
+from reconciler.addresses import composition_address, image_of
+from reconciler.model import Composition, Deployment, Kind, Resource
+from reconciler.planning import ceiling
+from reconciler.planning.plan import Action, Change, DeploymentChange
+from reconciler.targets import Target, manifests
 
 
 @dataclass(frozen=True, slots=True)

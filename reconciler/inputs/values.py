@@ -20,9 +20,9 @@ from typing import Any
 
 import orjson
 
-from reconciler import schema, yamlio
+from reconciler.addresses import dotted
 from reconciler.errors import ValuesError
-from reconciler.model import dotted
+from reconciler.inputs import schema, yamlio
 
 JsonPath = tuple[str | int, ...]
 

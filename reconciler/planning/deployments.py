@@ -22,19 +22,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
-from reconciler import ceiling, errors
-from reconciler.model import (
-    GLOBAL_WORKSPACE,
-    Address,
-    Composition,
-    Deployment,
-    Kind,
-    Resource,
-    State,
-    runtime_address,
-)
-from reconciler.overrides import NewComposition, NewDeployment, Overrides, UpgradeRequest
-from reconciler.upgrades import Resolver
+from reconciler import errors
+from reconciler.addresses import Address, runtime_address
+from reconciler.inputs.requests import NewComposition, NewDeployment, Overrides, UpgradeRequest
+from reconciler.model import GLOBAL_WORKSPACE, Composition, Deployment, Kind, Resource, State
+from reconciler.planning import ceiling
+from reconciler.planning.upgrades import Resolver
 
 _CHOICE_ORDER = (State.ACTIVE, State.DEPRECATED)  # a runtime is never selected DISABLED
 

@@ -1,0 +1,169 @@
+"""Addresses: how the tool names resources, deployments and places in a document.
+
+`workspaces/<ws>/runtimeImages/<id>`, `.../versions/<vX.Y.Z>`, `workspaces/<ws>/runtimes/<id>`
+and `workspaces/<ws>/deployments/<id>` are built, parsed and taken apart here and nowhere
+else: every other module asks these helpers instead of slicing strings. Ids and experiment
+ids are checked here too, and `dotted` names a place in a values or overrides document.
+
+Pure. What an address refers to in a catalog (and which workspace an id is seen from) is
+planning/references.py's.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import BaseModel, ConfigDict
+
+from reconciler import errors
+from reconciler.model import Kind
+from reconciler.versions import normalize_version
+
+ID_PATTERN = re.compile(r"^[a-z]([a-z0-9_-]{0,61}[a-z0-9])?$")
+# Experiment ids label Kubernetes objects and name manifest files, and the platform's are
+# UUIDs: a DNS label (lowercase letters, digits and '-', at most 63) fits all three.
+EXPERIMENT_ID_PATTERN = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+VERSIONS = "/versions/"  # between an image's address and a version's label
+
+
+def dotted(path: tuple[str | int, ...] | list[str | int]) -> str:
+    """`("a", "b", 0, "c")` → `a.b[0].c`: how errors and diffs name a place in a document."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def image_address(workspace: str, image_id: str) -> str:
+    return f"workspaces/{workspace}/runtimeImages/{image_id}"
+
+
+def version_address(workspace: str, image_id: str, version: str) -> str:
+    return f"{image_address(workspace, image_id)}/versions/{version}"
+
+
+def runtime_address(workspace: str, runtime_id: str) -> str:
+    return f"workspaces/{workspace}/runtimes/{runtime_id}"
+
+
+def deployment_address(workspace: str, deployment_id: str) -> str:
+    return f"workspaces/{workspace}/deployments/{deployment_id}"
+
+
+def composition_address(deployment: str, experiment_id: str) -> str:
+    """Where a composition's manifest lives on a target, under its deployment's address."""
+    return f"{deployment}/compositions/{experiment_id}"
+
+
+_DEPLOYMENT = re.compile(
+    r"^(?:workspaces/(?P<ws>[^/]+)/deployments/(?P<id>[^/]+)"
+    r"|(?P<short_ws>[^/]+)/(?P<short_id>[^/]+))$"
+)
+
+
+def parse_deployment(text: str) -> str:
+    """`workspaces/<ws>/deployments/<id>`, or the short `<ws>/<id>` → the address."""
+    match = _DEPLOYMENT.match(text) if isinstance(text, str) else None
+    workspace = match and (match["ws"] or match["short_ws"])
+    deployment_id = match and (match["id"] or match["short_id"])
+    if (
+        not workspace
+        or not deployment_id
+        or not (ID_PATTERN.match(workspace) and ID_PATTERN.match(deployment_id))
+    ):
+        raise errors.InputError(
+            f"{text!r} does not name a deployment",
+            hint="name it as workspaces/<workspace>/deployments/<id>, or <workspace>/<id>",
+        )
+    return deployment_address(workspace, deployment_id)
+
+
+def check_experiment_id(value: object) -> str:
+    if not isinstance(value, str) or not EXPERIMENT_ID_PATTERN.match(value):
+        raise errors.InputError(
+            f"{value!r} is not a valid experiment id",
+            hint="experiment ids are lowercase letters, digits and '-', start and end with a "
+            "letter or digit, at most 63 characters (a UUID is one)",
+        )
+    return value
+
+
+_ADDRESS = re.compile(
+    r"^workspaces/(?P<ws>[^/]+)/(?:"
+    r"runtimeImages/(?P<image>[^/]+)(?:/versions/(?P<version>[^/]+))?"
+    r"|runtimes/(?P<runtime>[^/]+))$"
+)
+
+
+class Address(BaseModel):
+    """A parsed resource address; `str(address)` gives it back."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Kind
+    workspace: str
+    id: str
+    version: str = ""
+
+    @classmethod
+    def parse(cls, text: str) -> Address:
+        match = _ADDRESS.match(text)
+        if not match:
+            raise errors.InputError(
+                f"'{text}' is not a resource address",
+                hint="use workspaces/<ws>/runtimeImages/<id>[/versions/<vX.Y.Z>] "
+                "or workspaces/<ws>/runtimes/<id>",
+            )
+        ws = match["ws"]
+        if match["runtime"]:
+            return cls(kind=Kind.RUNTIME, workspace=ws, id=match["runtime"])
+        if match["version"]:
+            return cls(
+                kind=Kind.VERSION,
+                workspace=ws,
+                id=match["image"],
+                version=normalize_version(match["version"], what=text),
+            )
+        return cls(kind=Kind.IMAGE, workspace=ws, id=match["image"])
+
+    @property
+    def image(self) -> str:
+        """The owning image's address (for images and versions)."""
+        return image_address(self.workspace, self.id)
+
+    def __str__(self) -> str:
+        if self.kind is Kind.RUNTIME:
+            return runtime_address(self.workspace, self.id)
+        if self.kind is Kind.VERSION:
+            return version_address(self.workspace, self.id, self.version)
+        return image_address(self.workspace, self.id)
+
+
+def image_of(address: str) -> str:
+    """The image address of an image or version address (or of such a reference)."""
+    return address.partition(VERSIONS)[0]
+
+
+def check_id(value: str, *, what: str) -> str:
+    if not ID_PATTERN.match(value):
+        raise errors.InputError(
+            f"'{value}' is not a valid id for {what}",
+            hint="ids are lowercase letters, digits, '-' and '_', start with a letter, "
+            "end with a letter or digit, at most 63 characters",
+        )
+    return value
+
+
+def is_version(address: str) -> bool:
+    """Whether an image-or-version address (or reference) names a version."""
+    return VERSIONS in address
+
+
+def workspace_of(address: str) -> str:
+    """`workspaces/<ws>/...` → `<ws>`."""
+    return address.split("/", 2)[1]
+
+
+def name_of(address: str) -> str:
+    """The last segment: a resource's or deployment's id, or a version's label (`v1.6.0`)."""
+    return address.rsplit("/", 1)[1]
