@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any, ClassVar, TypeVar
 
 from reconciler import errors
-from reconciler.addresses import ID_PATTERN, Address
+from reconciler.addresses import ID_PATTERN, Address, name_of
 from reconciler.inputs.requests import ApiResource, Delete, Overrides, StateRequest
 from reconciler.model import GLOBAL_WORKSPACE, Kind, Resource, State
 from reconciler.planning import ceiling
@@ -221,7 +221,7 @@ class NamedObject(CatalogObject):
 
     @property
     def id(self) -> str:
-        return self._address.rsplit("/", 1)[1]
+        return name_of(self._address)
 
     @property
     def name(self) -> str:
@@ -282,7 +282,7 @@ class CatalogCollection(Collection[T]):
         for seen in (address, str(in_global)):
             taken = snapshot.resources.get(seen)
             if taken is not None:
-                shown = taken.spec.get("display_name") or seen.rsplit("/", 1)[1]
+                shown = taken.spec.get("display_name") or name_of(seen)
                 raise errors.ConflictError(
                     f"cannot create {self._label()} {name!r}: {seen} already exists "
                     f"(named {shown!r})",

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from reconciler import errors
+from reconciler.addresses import workspace_of
 from reconciler.apply import engine
 from reconciler.backends import DEFAULT_STATE, Backend, open_backend
 from reconciler.inputs.requests import Overrides
@@ -35,11 +36,6 @@ SOURCE = "sdk"  # how plans and errors name requests made through the SDK
 # Each retry follows another writer's successful commit, so this bounds a livelock under
 # heavy contention, not a wait: waiting for the lock is `lock_timeout`'s job.
 MAX_ATTEMPTS = 25
-
-
-def workspace_of(address: str) -> str:
-    """`workspaces/<ws>/...` → `<ws>`."""
-    return address.split("/", 2)[1]
 
 
 @dataclass(frozen=True)
