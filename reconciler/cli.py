@@ -23,6 +23,7 @@ from reconciler.targets import DEFAULT_TARGET
 
 if TYPE_CHECKING:
     from reconciler.apply.engine import Inputs
+    from reconciler.inputs.requests import UpgradeRequest
     from reconciler.planning.plan import Plan
 
 UPGRADE_SYNTAX = (
@@ -213,7 +214,7 @@ def _inputs(args: argparse.Namespace) -> Inputs:
 
         overrides = load_overrides(args.overrides)
     specs = [*args.upgrade, *getattr(args, "specs", ())]
-    upgrades = ()
+    upgrades: tuple[UpgradeRequest, ...] = ()
     if specs:
         from reconciler.inputs.upgrade_specs import parse_spec
 

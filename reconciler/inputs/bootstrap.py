@@ -129,7 +129,7 @@ def platform_catalog(values: Values) -> dict[str, Declared]:
         out[address] = Declared(Kind.IMAGE, image_spec(image), platform_intent(image))
         seen: dict[str, int] = {}
         for index, entry in enumerate(image.get("versions") or ()):
-            path = ("runtimeImages", image_id, "versions", index)
+            path: Path = ("runtimeImages", image_id, "versions", index)
             version = version_id(entry, fail, path)
             if version in seen:
                 raise fail(

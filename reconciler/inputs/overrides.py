@@ -81,7 +81,7 @@ def parse_overrides(data: Any, *, source: str) -> Overrides:
 
     requests = []
     for index, entry in enumerate(data.get("stateChanges") or ()):
-        path = ("stateChanges", index)
+        path: tuple[str | int, ...] = ("stateChanges", index)
         address = _address(entry["resource"], fail, (*path, "resource"))
         requests.append(
             StateRequest(

@@ -75,11 +75,11 @@ def compute_plan(
                 Change(address, before.kind, Action.DELETE, before, None, reason="delete requested")
             )
     changes.sort(key=_apply_order)
-    before = prior_deployments or {}
-    after = before if desired_deployments is None else desired_deployments
-    rolls = _deployment_changes(before, after, desired) if after is not before else []
+    running = prior_deployments or {}
+    wanted = running if desired_deployments is None else desired_deployments
+    rolls = _deployment_changes(running, wanted, desired) if wanted is not running else []
     available: tuple[AvailableUpgrade, ...] = ()
-    if changes and before:
+    if changes and running:
         rolling = frozenset(
             (change.address, upgrade.experiment_id)
             for change in rolls
@@ -88,7 +88,7 @@ def compute_plan(
         available = newly_available(
             before=Resolver(prior),
             after=Resolver(desired),
-            deployments=before.values(),
+            deployments=running.values(),
             changed=(change.address for change in changes),
             rolling=rolling,
         )

@@ -171,8 +171,10 @@ class Plan:
     @property
     def summary(self) -> Summary:
         counts = {action: 0 for action in Action}
-        for change in (*self.changes, *self.deployments):
+        for change in self.changes:
             counts[change.action] += 1
+        for rolled in self.deployments:
+            counts[rolled.action] += 1
         return Summary(
             add=counts[Action.CREATE],
             change=counts[Action.UPDATE],

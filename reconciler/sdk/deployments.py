@@ -334,9 +334,18 @@ class Deployments(Collection[Deployment]):
 
     # Catalog collections filter by field; deployments keep the filterless list() and
     # count() their users have always called.
-    def list(self) -> Table[Deployment]:
+    def list(self, **filters: Any) -> Table[Deployment]:
         """A table of the workspace's deployments."""
+        _no_filters("list", filters)
         return super().list()
 
-    def count(self) -> int:
+    def count(self, **filters: Any) -> int:
+        _no_filters("count", filters)
         return super().count()
+
+
+def _no_filters(method: str, filters: Mapping[str, Any]) -> None:
+    if filters:
+        raise TypeError(
+            f"deployments.{method}() got an unexpected keyword argument {next(iter(filters))!r}"
+        )

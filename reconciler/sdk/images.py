@@ -27,7 +27,7 @@ from reconciler import errors
 from reconciler.addresses import Address, image_of, name_of, version_address
 from reconciler.inputs.requests import ApiResource, Overrides
 from reconciler.model import DEFAULT_READINESS_PROBE_PATH, Kind, Resource, State
-from reconciler.sdk.handles import Collection
+from reconciler.sdk.handles import Collection, Record
 from reconciler.sdk.objects import (
     KIND_LABELS,
     LIFECYCLE_FIELDS,
@@ -151,9 +151,9 @@ class RuntimeImageVersions(Collection[RuntimeImageVersion]):
     def _label(self) -> str:
         return KIND_LABELS[Kind.VERSION]
 
-    def _match(self, key: str, resource: Resource) -> bool:
+    def _match(self, key: str, record: Record) -> bool:
         # "2.1.0" finds v2.1.0, as the tag it came from would.
-        return super()._match(key, resource) or (version_from_tag(key) == name_of(resource.address))
+        return super()._match(key, record) or version_from_tag(key) == name_of(record.address)
 
     def create(
         self,

@@ -271,8 +271,17 @@ class CatalogCollection(Collection[T]):
     def _new_address(self, name: str) -> str:
         """Where a new object named `name` goes: this workspace, which is not `global`."""
         new_id = id_from_name(name, kind=self.OBJECT.KIND)
+        return str(Address(kind=self.OBJECT.KIND, workspace=self._home(), id=new_id))
+
+    def _home(self) -> str:
+        """The workspace new objects go to; a collection of every workspace has none."""
+        if self._workspace is None:
+            raise errors.UsageError(
+                "a listing of every workspace cannot create: say which workspace",
+                hint="use client.workspaces.get(NAME) and create from there",
+            )
         check_workspace_writable(self._workspace)
-        return str(Address(kind=self.OBJECT.KIND, workspace=self._workspace, id=new_id))
+        return self._workspace
 
     def _check_new(self, snapshot: Snapshot, address: str, *, uid: str | None, name: str) -> None:
         """Refuse a uid already in use, and an id already taken where the workspace would

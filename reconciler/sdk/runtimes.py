@@ -231,9 +231,7 @@ class Runtimes(CatalogCollection[Runtime]):
 
         def build(snapshot: Snapshot) -> Overrides:
             self._check_new(snapshot, address, uid=uid, name=name)
-            target = resolve_runtime_image(
-                runtime_image, workspace=self._workspace, snapshot=snapshot
-            )
+            target = resolve_runtime_image(runtime_image, workspace=self._home(), snapshot=snapshot)
             spec = runtime_spec({**fields, "runtime_image": target}, address=address)
             item = api_resource(address, kind=Kind.RUNTIME, spec=spec, uid=new_uid)
             return sdk_requests(resources=(item,))

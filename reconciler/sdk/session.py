@@ -15,6 +15,7 @@ reference and collision checks: desired.py runs them inside the engine, under th
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 import warnings
@@ -169,10 +170,10 @@ class Session:
                 self.backend,
                 self.target,
                 inputs=engine.Inputs(overrides=overrides),
-                confirm=lambda plan, seen=snapshot: _planned_from(plan, seen),
+                confirm=functools.partial(_planned_from, snapshot=snapshot),
                 lock_timeout=self.lock_timeout,
             )
-            if not _planned_from(result.plan, snapshot):
+            if not _planned_from(result.plan, snapshot=snapshot):
                 continue
             if not result.ok:
                 raise _apply_error(result)
@@ -186,7 +187,7 @@ class Session:
         )
 
 
-def _planned_from(plan: Plan, snapshot: Snapshot) -> bool:
+def _planned_from(plan: Plan, *, snapshot: Snapshot) -> bool:
     return (plan.prior_lineage, plan.prior_serial) == (snapshot.lineage, snapshot.serial)
 
 
