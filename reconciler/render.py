@@ -4,11 +4,10 @@ Human output reads like Terraform's: one line per change led by its symbol, fiel
 diffs beneath, state moves naming the deciding source (and both intents when the
 ceiling holds one), one `⇡` line per composition that rolls, then what reviewers should
 know (warnings, upgrades the plan makes available, skipped compositions) and a
-`Plan: …` summary line. Colour only when asked (the CLI
-asks on a terminal). Nothing here prints secrets: specs carry none, and errors are
-rendered from their own messages.
+`Plan: …` summary line. Colour only when asked (the CLI asks on a terminal). Values
+of environment variables whose names look secret are redacted in every format.
 
-Views only: no decisions. What changes is plan.py's; what is printed where is cli.py's.
+Views only: no decisions. What changes is planning/diff.py's; what is printed where is cli.py's.
 """
 
 from __future__ import annotations

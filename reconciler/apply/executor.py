@@ -10,7 +10,7 @@ the catalog and deployments the `Executor` was given, so whatever its caller per
 between batches is what the target holds.
 
 Not here: locking, reading and writing state, when to persist and when to stop (engine.py);
-what to change (plan.py); the manifests themselves (manifests.py).
+what to change (planning/diff.py); the manifests themselves (targets/manifests.py).
 """
 
 from __future__ import annotations

@@ -3,9 +3,10 @@
 Owns, for `state/reconciler.state.json` and any other path: reading the file with its
 etag (the sha256 of its bytes); compare-and-swap writes that keep the previous content in
 `<path>.backup` and replace the file atomically (temp file in the same directory, fsync,
-rename, fsync of the directory); the lock file `<path>.lock`. It also owns the lock
-document format, the wait-with-backoff loop and the heartbeat thread, which the S3 backend
-reuses. It does not own the state format (state.py) nor when to lock (engine.py).
+rename, fsync of the directory: reconciler/files.py); the lock file `<path>.lock`, taken
+and released with the lock document, waits and heartbeat that every backend shares
+(locking.py). It does not own the state format (planning/state.py) nor when to lock
+(apply/engine.py).
 
 Every compare-and-swap and every change to the lock file happens under flock(2) on the
 sidecar `<path>.flock`, so two writers on one host with the same etag cannot both win, and

@@ -9,7 +9,7 @@ and the dotted path that caused it.
 The entry → spec helpers are shared with overrides.py, whose API-managed resources use
 the same layout.
 
-Pure. Combining this with the user source and the prior state is desired.py's job.
+Pure. Combining this with the user source and the prior state is planning/desired.py's job.
 """
 
 from __future__ import annotations

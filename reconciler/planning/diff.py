@@ -1,4 +1,4 @@
-"""Plans: the changes that move a prior state to a desired catalog.
+"""Diffing: the plan that moves a prior state to a desired catalog.
 
 `compute_plan` compares the desired resources with the prior state's and returns a
 `Plan`: creates, field-level updates, replaces (an immutable field changed), state
@@ -10,8 +10,8 @@ plan that changes images or versions also lists the deployments it gives an upgr
 prior state's lineage and serial and a digest of its inputs, so that a plan saved for
 later is refused once it is stale.
 
-Pure: no files, no network, no clock. The change types are changes.py's and the plan's
-JSON form plan_json.py's; applying lives in engine.py, views in render.py.
+Pure: no files, no network, no clock. The plan's types are plan.py's and its JSON form
+plan_codec.py's; applying lives in apply/engine.py, views in render.py.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ one kind a workspace sees: its own, then the bootstrap-managed ones of `global`.
 
 The rules: ids derived from display names, which resources a workspace sees, and that only
 API-managed resources are updated or deleted. State changes (`deprecate`, `disable`,
-`enable`) are plain requests: the ceiling rule is desired.py's, run by the engine under
+`enable`) are plain requests: the ceiling rule is planning/desired.py's, run by the engine under
 the lock.
 """
 

@@ -6,7 +6,7 @@ workspace's. `model_type` and `runtime_image` are fixed at creation: `update()` 
 them (delete and recreate instead), and refuses bootstrap-managed runtimes altogether.
 
 Owns the requests these calls make and the checks of their arguments; the ceiling rule
-and reference checks run in desired.py, inside the engine.
+and reference checks run in planning/desired.py, inside the engine.
 """
 
 from __future__ import annotations

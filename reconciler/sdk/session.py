@@ -10,7 +10,7 @@ call never acts on a state it did not check (optimistic concurrency on the state
 and serial; the engine's lock and compare-and-swap writes do the rest).
 
 Does not own what the requests are (images.py, runtimes.py), nor the ceiling rule,
-reference and collision checks: desired.py runs them inside the engine, under the lock.
+reference and collision checks: planning/desired.py runs them inside the engine, under the lock.
 """
 
 from __future__ import annotations

@@ -36,6 +36,25 @@ class DirTarget:
                 f"cannot write {path}: {exc.strerror}", hint="check the target directory"
             ) from exc
 
+    def get(self, address: str) -> dict[str, Any] | None:
+        path = self.path_of(address)
+        try:
+            text = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise errors.TargetError(f"cannot read {path}: {exc.strerror}") from exc
+        try:
+            found = yamlio.load_yaml(text, source=str(path))
+        except errors.InputError as exc:
+            raise errors.TargetError(
+                f"{path} is not a manifest: {exc.summary}",
+                hint="remove or restore the file; the next apply writes it again",
+            ) from exc
+        if not isinstance(found, dict):
+            raise errors.TargetError(f"{path} is not a manifest: not a mapping")
+        return found
+
     def delete(self, address: str) -> None:
         path = self.path_of(address)
         try:
