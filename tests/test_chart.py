@@ -21,7 +21,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from reconciler import schema
+from reconciler.inputs import schema
 from tests.runner import EXAMPLES, REPO, reconciler
 
 CHART = EXAMPLES / "chart"

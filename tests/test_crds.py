@@ -17,8 +17,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from reconciler import manifests, schema
-from reconciler.targets import crds
+from reconciler.inputs import schema
+from reconciler.targets import crds, manifests
 from tests.runner import EXAMPLES, reconciler
 
 CRD_DIR = EXAMPLES / "crds"

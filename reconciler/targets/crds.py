@@ -21,12 +21,13 @@ from typing import Any
 
 from pydantic.alias_generators import to_camel
 
-from reconciler import model, schema, yamlio
+from reconciler import model
+from reconciler.inputs import schema, yamlio
 from reconciler.model import Kind
+from reconciler.targets import manifests
 
-GROUP = "runtimes.reconciler.dev"
-VERSION = "v1"
-API_VERSION = f"{GROUP}/{VERSION}"
+API_VERSION = manifests.API_VERSION  # what the manifests are written as, the CRDs serve
+GROUP, VERSION = API_VERSION.split("/")
 CATEGORY = "runtime-catalog"  # `kubectl get runtime-catalog` lists all three kinds
 
 # plural, singular, short names: what `kubectl get` accepts. The short names avoid every
