@@ -344,3 +344,28 @@ def test_the_chart_keeps_its_own_keys_open(home: Path) -> None:
     docs = render(home, "--set", "hook.podAnnotations.team=ml-platform", "--set", "extra.key=1")
     annotations = one(docs, "Job")["spec"]["template"]["metadata"]["annotations"]
     assert annotations["team"] == "ml-platform"
+
+
+def test_the_hook_command_applies_the_rendered_file_and_a_rerun_changes_nothing(
+    default_docs: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    """The Job's own arguments, with only the cluster swapped for the dir target and the
+    pod's paths for the test's: what Helm rendered applies, and the next sync is a no-op."""
+    values = tmp_path / "etc/reconciler/values.yaml"
+    values.parent.mkdir(parents=True)
+    values.write_text(one(default_docs, "ConfigMap")["data"]["values.yaml"])
+    state = tmp_path / "var/lib/reconciler/state.json"
+    local = {
+        "/etc/reconciler/values.yaml": str(values),
+        "/var/lib/reconciler/state.json": str(state),
+        "kubernetes": f"dir:{tmp_path / 'cluster'}",
+    }
+    args = [local.get(arg, arg) for arg in container(default_docs)["args"]]
+    first = reconciler(*args, cwd=tmp_path)
+    assert first.code == 0, first.err
+    assert "Apply complete!" in first.out
+    assert json.loads(state.read_text())["serial"] == 1
+    rerun = reconciler(*args, cwd=tmp_path)
+    assert rerun.code == 0, rerun.err
+    assert "No changes" in rerun.out
+    assert json.loads(state.read_text())["serial"] == 1
