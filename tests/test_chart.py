@@ -114,13 +114,6 @@ def default_docs(home: Path) -> list[dict[str, Any]]:
     return render(home)
 
 
-def test_helm_lint_strict_is_clean(home: Path) -> None:
-    done = helm("lint", "--strict", str(CHART), home=home)
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "0 chart(s) failed" in done.stdout
-    assert "[WARNING]" not in done.stdout and "[ERROR]" not in done.stdout
-
-
 def test_the_chart_ships_the_catalog_schema_and_crds_unchanged() -> None:
     assert (CHART / "values.schema.json").read_bytes() == (
         REPO / "schemas/values.schema.json"
@@ -156,6 +149,14 @@ SCENARIOS = {
     ],
     "image tag": ["--set", "image.tag=0.2.0-rc.1", "--set", "rbac.clusterWideWrites=true"],
 }  # fmt: skip
+
+
+@pytest.mark.parametrize("scenario", ["defaults", "s3 state"])
+def test_helm_lint_strict_is_clean(home: Path, scenario: str) -> None:
+    done = helm("lint", "--strict", str(CHART), *SCENARIOS[scenario], home=home)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "0 chart(s) failed" in done.stdout
+    assert "[WARNING]" not in done.stdout and "[ERROR]" not in done.stdout
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)

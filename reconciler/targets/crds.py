@@ -38,11 +38,11 @@ _NAMES: dict[Kind, tuple[str, str, tuple[str, ...]]] = {
     Kind.RUNTIME: ("runtimes", "runtime", ("rt",)),
 }
 
-_STATE_COLUMNS = [
+_STATE_COLUMNS: list[dict[str, Any]] = [
     {"name": "State", "type": "string", "jsonPath": ".spec.state"},
     {"name": "Reason", "type": "string", "jsonPath": ".spec.stateReason", "priority": 1},
 ]
-_AGE = {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}
+_AGE: dict[str, Any] = {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}
 _COLUMNS: dict[Kind, list[dict[str, Any]]] = {
     Kind.IMAGE: [
         *_STATE_COLUMNS,
