@@ -97,7 +97,8 @@ _STATUS: dict[str, Any] = {
 
 
 def _values_definition(name: str) -> dict[str, Any]:
-    return schema.load_schema("values.schema.json")["definitions"][name]
+    definition: dict[str, Any] = schema.load_schema("values.schema.json")["definitions"][name]
+    return definition
 
 
 def _string_constraints(definition: str) -> dict[str, Any]:
