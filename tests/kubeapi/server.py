@@ -208,6 +208,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self._send(exc.code, exc.body(), headers=exc.headers)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
+        except Exception as exc:  # a bug here must answer 500, never hang the client
+            failure = errors.internal(f"{type(exc).__name__}: {exc}")
+            self._send(500, failure.body())
+            raise
 
     def _route(self, path: str) -> Route | None:
         parts = path.strip("/").split("/")
@@ -497,7 +501,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(f"{len(line):x}\r\n".encode() + line + b"\r\n")
             self.wfile.flush()
 
-        try:
+        def stream() -> None:
             if emulator.faults.take_watch_drop():
                 return
             rv_text = _first(query, "resourceVersion")
@@ -563,6 +567,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                         },
                     )
                     last_bookmark = time.monotonic()
+
+        try:
+            stream()
             self.wfile.write(b"0\r\n\r\n")
             self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
@@ -578,7 +585,12 @@ class Server(http.server.ThreadingHTTPServer):
 def serve(emulator: Emulator, port: int = 0) -> tuple[Server, threading.Thread]:
     handler = type("EmulatorHandler", (Handler,), {"emulator": emulator})
     server = Server(("127.0.0.1", port), handler)
-    thread = threading.Thread(target=server.serve_forever, name="kubeapi-emulator", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever,
+        kwargs={"poll_interval": 0.05},
+        name="kubeapi-emulator",
+        daemon=True,
+    )
     thread.start()
     return server, thread
 

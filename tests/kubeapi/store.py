@@ -164,7 +164,7 @@ class Store:
                         "modified, or deleted between the time the first chunk was returned and now may show "
                         "up in the list."
                     )
-                position = bisect.bisect_right(snapshot, (start, {}), key=lambda entry: entry[0])
+                position = bisect.bisect_right(snapshot, start, key=lambda entry: entry[0])
             else:
                 rv = self._rv
                 objects = self._objects[rtype.storage]
