@@ -108,6 +108,13 @@ class Emulator:
         if token is None and self.authorizer.enforcing:
             token = ADMIN_TOKEN
         user: dict[str, Any] = {"token": token} if token else {}
+        identity = self.authorizer.tokens.get(token) if token else None
+        if identity is not None:
+            # kubectl keeps tokens for TLS; over plain HTTP it names the user this way.
+            user["as"] = identity.name
+            extra = [g for g in identity.groups if g != "system:authenticated"]
+            if extra:
+                user["as-groups"] = extra
         ctx: dict[str, Any] = {"cluster": context, "user": context}
         if namespace:
             ctx["namespace"] = namespace

@@ -1,7 +1,7 @@
 """Decoding the few Kubernetes protobuf bodies kubectl sends.
 
 kubectl v1.37 sends built-in objects it builds itself (`kubectl create configmap`,
-`create namespace`, `auth can-i`) as `application/vnd.kubernetes.protobuf`, and the real
+`create namespace`, `create role`, `create rolebinding`, `auth can-i`) as `application/vnd.kubernetes.protobuf`, and the real
 API server has no JSON fallback for them. This module owns the wire format (the `k8s\\0`
 envelope around a `runtime.Unknown`, varints, length-delimited fields) and the field
 numbers of those kinds only; any other kind is refused with 415, as it is not understood.
@@ -18,7 +18,7 @@ MAGIC = b"k8s\x00"
 CONTENT_TYPE = "application/vnd.kubernetes.protobuf"
 
 # message name → {field number: (json name, kind)}; kind is "string", "bool", "int", "map",
-# "strings" (repeated string), or the name of a nested message.
+# "strings" (repeated string), a nested message's name, or "*Name" for a repeated one.
 MESSAGES: dict[str, dict[int, tuple[str, str]]] = {
     "Unknown": {1: ("typeMeta", "TypeMeta"), 2: ("raw", "bytes")},
     "TypeMeta": {1: ("apiVersion", "string"), 2: ("kind", "string")},
@@ -59,6 +59,32 @@ MESSAGES: dict[str, dict[int, tuple[str, str]]] = {
         7: ("name", "string"),
     },
     "NonResourceAttributes": {1: ("path", "string"), 2: ("verb", "string")},
+    "Role": {1: ("metadata", "ObjectMeta"), 2: ("rules", "*PolicyRule")},
+    "ClusterRole": {1: ("metadata", "ObjectMeta"), 2: ("rules", "*PolicyRule")},
+    "PolicyRule": {
+        1: ("verbs", "strings"),
+        2: ("apiGroups", "strings"),
+        3: ("resources", "strings"),
+        4: ("resourceNames", "strings"),
+        5: ("nonResourceURLs", "strings"),
+    },
+    "RoleBinding": {
+        1: ("metadata", "ObjectMeta"),
+        2: ("subjects", "*Subject"),
+        3: ("roleRef", "RoleRef"),
+    },
+    "ClusterRoleBinding": {
+        1: ("metadata", "ObjectMeta"),
+        2: ("subjects", "*Subject"),
+        3: ("roleRef", "RoleRef"),
+    },
+    "Subject": {
+        1: ("kind", "string"),
+        2: ("apiGroup", "string"),
+        3: ("name", "string"),
+        4: ("namespace", "string"),
+    },
+    "RoleRef": {1: ("apiGroup", "string"), 2: ("kind", "string"), 3: ("name", "string")},
 }
 
 
@@ -109,6 +135,8 @@ def _message(name: str, data: bytes) -> dict[str, Any]:
             obj[key] = value
         elif kind == "bool":
             obj[key] = bool(value)
+        elif kind.startswith("*"):
+            obj.setdefault(key, []).append(_message(kind[1:], value))  # type: ignore[arg-type]
         elif kind == "strings":
             obj.setdefault(key, []).append(value.decode())  # type: ignore[union-attr]
         elif kind in ("map", "bytesmap"):

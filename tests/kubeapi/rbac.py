@@ -27,6 +27,11 @@ class User:
         return ADMIN_GROUP in self.groups
 
 
+# Asking what one may do is open to every authenticated user (the system:basic-user role).
+SELF_REVIEWS = {
+    ("authorization.k8s.io", "selfsubjectaccessreviews"),
+    ("authorization.k8s.io", "selfsubjectrulesreviews"),
+}
 ANONYMOUS_ADMIN = User(name="admin", groups=(ADMIN_GROUP, "system:authenticated"))
 
 
@@ -105,13 +110,23 @@ class Authorizer:
     def enforcing(self) -> bool:
         return bool(self.tokens)
 
-    def authenticate(self, header: str | None) -> User | None:
-        """The user a request's Authorization header names; None when it names nobody."""
+    def authenticate(
+        self, header: str | None, *, impersonate: str | None = None, groups: list[str] | None = None
+    ) -> User | None:
+        """The user a request's Authorization header names; None when it names nobody.
+
+        kubectl never sends a bearer token over plain HTTP (it keeps credentials for TLS),
+        so a request without one may name its user with kubectl's impersonation headers
+        (`Impersonate-User`, `Impersonate-Group`; kubeconfig `as` and `as-groups`), which
+        the emulator believes. Write such kubeconfigs with `Emulator.write_kubeconfig`.
+        """
         if not self.enforcing:
             return ANONYMOUS_ADMIN
-        if not header or not header.startswith("Bearer "):
-            return None
-        return self.tokens.get(header[len("Bearer ") :].strip())
+        if header and header.startswith("Bearer "):
+            return self.tokens.get(header[len("Bearer ") :].strip())
+        if impersonate:
+            return User(name=impersonate, groups=(*(groups or ()), "system:authenticated"))
+        return None
 
     def _role_rules(self, ref: dict[str, Any], namespace: str) -> list[dict[str, Any]]:
         group = "rbac.authorization.k8s.io"
@@ -122,7 +137,7 @@ class Authorizer:
         return (role or {}).get("rules") or []
 
     def allows(self, user: User, attrs: Attributes) -> bool:
-        if user.is_admin:
+        if user.is_admin or (attrs.group, attrs.resource) in SELF_REVIEWS:
             return True
         group = "rbac.authorization.k8s.io"
         for binding in self._list_all((group, "clusterrolebindings")):

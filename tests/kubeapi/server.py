@@ -146,7 +146,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     200, emulator.admin(self.command, path, self._parse_body(raw) if raw else {})
                 )
                 return
-            user = emulator.authorizer.authenticate(self.headers.get("Authorization"))
+            user = emulator.authorizer.authenticate(
+                self.headers.get("Authorization"),
+                impersonate=self.headers.get("Impersonate-User"),
+                groups=self.headers.get_all("Impersonate-Group") or [],
+            )
             if user is None:
                 raise errors.unauthorized()
             route = self._route(path)

@@ -61,6 +61,22 @@ def _spec_part(obj: Obj) -> Obj:
     return {k: v for k, v in obj.items() if k not in ("metadata", "status", "apiVersion", "kind")}
 
 
+def _without_times(obj: Obj) -> Obj:
+    meta = dict(obj["metadata"])
+    meta.pop("resourceVersion", None)
+    if "managedFields" in meta:
+        meta["managedFields"] = [
+            {k: v for k, v in e.items() if k != "time"} for e in meta["managedFields"]
+        ]
+    return {**obj, "metadata": meta}
+
+
+def _unchanged(live: Obj, new: Obj) -> bool:
+    """A write that changes nothing but managedFields timestamps is a no-op, as on a real
+    API server: no new resourceVersion, no watch event."""
+    return _without_times(live) == _without_times(new)
+
+
 def _encode_token(rv: int, start: Key) -> str:
     raw = orjson.dumps({"v": "meta.k8s.io/v1", "rv": rv, "start": f"{start[0]}/{start[1]}"})
     return base64.urlsafe_b64encode(raw).decode()
@@ -256,6 +272,8 @@ class Store:
                     rtype, live, new, subresource=subresource, manager=manager, is_apply=is_apply
                 )
             self._validate(rtype, new)
+            if live is not None and _unchanged(live, new):
+                return live, False
             if dry_run:
                 if live is None:
                     meta = new["metadata"]
