@@ -308,7 +308,9 @@ class Store:
         if rtype.has_generation:
             meta["generation"] = 1
         if manager and not is_apply:
-            new = self._record_update(None, new, manager=manager, kind=rtype.kind)
+            new = self._record_update(
+                None, new, manager=manager, kind=rtype.kind, schema=rtype.schema, now=self._clock()
+            )
         return new
 
     def _finish_update(
@@ -351,7 +353,9 @@ class Store:
         else:
             meta.pop("generation", None)
         if manager and not is_apply:
-            new = self._record_update(live, new, manager=manager, kind=rtype.kind)
+            new = self._record_update(
+                live, new, manager=manager, kind=rtype.kind, schema=rtype.schema, now=self._clock()
+            )
         return new
 
     def delete(

@@ -169,7 +169,15 @@ def patch(
                 applied = copy.deepcopy(body)
                 applied.setdefault("metadata", {}).setdefault("name", route.name)
                 try:
-                    return ssa.apply(live, applied, manager=manager, force=force, kind=rtype.kind)
+                    return ssa.apply(
+                        live,
+                        applied,
+                        manager=manager,
+                        force=force,
+                        kind=rtype.kind,
+                        schema=rtype.schema,
+                        now=emulator.clock.rfc3339(),
+                    )
                 except ssa.ApplyConflict as exc:
                     raise apply_conflict(
                         rtype,
