@@ -149,6 +149,19 @@ class Emulator:
             ADMIN_TOKEN, rbac.User(name="admin", groups=(rbac.ADMIN_GROUP, "system:authenticated"))
         )
 
+    def service_account_token(self, namespace: str, name: str) -> str | None:
+        """A token that authenticates as the service account (issued on first use, as the
+        cluster mounts one into every pod); None when RBAC is off."""
+        if not self.authorizer.enforcing:
+            return None
+        user = rbac.service_account_user(namespace, name)
+        for token, known in self.authorizer.tokens.items():
+            if known.name == user.name:
+                return token
+        token = f"serviceaccount-{namespace}-{name}"
+        self.authorizer.tokens[token] = user
+        return token
+
     def fail_image(self, image: str) -> None:
         """Pods running `image` never become ready (their rollouts end in ProgressDeadlineExceeded)."""
         self.deployments.fail_image(image)

@@ -13,6 +13,7 @@ the first container's command as a local process.
 
 from __future__ import annotations
 
+import copy
 import random
 import string
 import threading
@@ -141,7 +142,8 @@ class JobController:
         }
 
         def mutate(live: dict[str, Any] | None) -> dict[str, Any]:
-            return pod if live is None else {**live, "status": pod["status"]}
+            fresh = copy.deepcopy(pod)
+            return fresh if live is None else {**live, "status": fresh["status"]}
 
         try:
             self.emulator.store.commit(rtype, meta["namespace"], name, mutate, allow_create=True)
