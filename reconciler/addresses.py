@@ -57,7 +57,18 @@ def deployment_address(workspace: str, deployment_id: str) -> str:
 
 def composition_address(deployment: str, experiment_id: str) -> str:
     """Where a composition's manifest lives on a target, under its deployment's address."""
-    return f"{deployment}/compositions/{experiment_id}"
+    return f"{deployment}{COMPOSITIONS}{experiment_id}"
+
+
+COMPOSITIONS = "/compositions/"  # between a deployment's address and an experiment id
+
+
+def parse_composition(address: str) -> tuple[str, str] | None:
+    """A composition address → (deployment address, experiment id); None if it is not one."""
+    deployment, sep, experiment = address.partition(COMPOSITIONS)
+    if not sep or not experiment or "/" in experiment:
+        return None
+    return deployment, experiment
 
 
 _DEPLOYMENT = re.compile(

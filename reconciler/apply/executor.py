@@ -239,7 +239,8 @@ def _roll(
     target: Target,
     resources: Mapping[str, Resource],
 ) -> Composition | errors.ReconcilerError:
-    """Write one composition's manifest: on a cluster, a zero-downtime rolling update."""
+    """Write one composition's manifest and wait for it to serve: on a cluster, a
+    zero-downtime rolling update."""
     _, deployment, composition = task
     runtime = resources.get(composition.runtime)
     version = resources.get(composition.image_version)
@@ -255,7 +256,7 @@ def _roll(
         document = manifests.composition_manifest(
             deployment, composition, runtime=runtime, version=version
         )
-        target.put(address, document)
+        target.roll(address, document, timeout=None)
     except errors.ReconcilerError as exc:
         change = task[0]
         previous = change.before.composition(composition.experiment_id) if change.before else None
@@ -276,7 +277,8 @@ def _roll_back(
     target: Target,
     resources: Mapping[str, Resource],
 ) -> errors.ReconcilerError:
-    """Put a composition whose rollout failed back on the image it ran, and say so.
+    """Put a composition whose rollout failed back on the image it ran, wait for that
+    rollout too, and say so.
 
     The state still records the previous version, so after this the composition runs
     exactly what the state says; a re-run of the upgrade tries again.
@@ -289,7 +291,7 @@ def _roll_back(
             runtime=resources[previous.runtime],
             version=resources[previous.image_version],
         )
-        target.put(address, document)
+        target.roll(address, document, timeout=None)
         outcome = f"rolled back to {label}"
     except (KeyError, errors.ReconcilerError) as exc:
         why = exc.summary if isinstance(exc, errors.ReconcilerError) else f"{exc} is gone"

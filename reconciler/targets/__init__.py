@@ -1,6 +1,7 @@
 """Targets: where the catalog materializes (a directory of manifests, or a cluster).
 
-`base.py` holds the contract (`Target`); `directory.py` and `memory.py` implement it, and
+`base.py` holds the contract (`Target`); `directory.py`, `memory.py` and `kubernetes.py`
+(with its client in `kubeclient.py`) implement it, and
 `open_target` picks one from a `--target` value. `manifests.py` owns what the objects a
 target holds look like.
 """
@@ -13,7 +14,8 @@ __all__ = ["DEFAULT_DIR", "DEFAULT_TARGET", "Target", "open_target"]
 
 
 def open_target(spec: str) -> Target:
-    """The target a `--target` value names: `dir:PATH` or `memory://`."""
+    """The target a `--target` value names: `dir:PATH`, `memory://`, or `kubernetes`
+    (`kubernetes:CONTEXT` for a kubeconfig context other than the current one)."""
     from reconciler import errors
 
     if spec.startswith("memory://"):
@@ -21,11 +23,15 @@ def open_target(spec: str) -> Target:
 
         return memory.MemoryTarget(name=spec)
     kind, sep, where = spec.partition(":")
+    if kind == "kubernetes" and (not sep or where):
+        from reconciler.targets import kubernetes
+
+        return kubernetes.KubernetesTarget(context=where or None)
     if sep and kind == "dir" and where:
         from reconciler.targets import directory
 
         return directory.DirTarget(where)
     raise errors.UsageError(
         f"unknown target '{spec}'",
-        hint=f"use dir:PATH (default dir:{DEFAULT_DIR}) or memory://",
+        hint=f"use dir:PATH (default dir:{DEFAULT_DIR}), memory://, or kubernetes[:CONTEXT]",
     )

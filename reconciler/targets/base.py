@@ -41,3 +41,14 @@ class Target(Protocol):
     def delete(self, address: str) -> None:
         """Remove the object at `address`; nothing to remove is not an error."""
         ...
+
+    def roll(self, address: str, manifest: Mapping[str, Any], *, timeout: float | None) -> None:
+        """`put` a composition's manifest and return once it serves: on a cluster, when its
+        rolling update has finished (every replica updated and available).
+
+        A rollout that fails, or does not finish within `timeout` seconds (None: the
+        target's own limit), raises `TargetError`; the object is then left as written, for
+        the caller to roll back with another `roll`. Targets that run nothing return as
+        soon as the manifest is stored.
+        """
+        ...

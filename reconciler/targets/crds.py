@@ -38,6 +38,12 @@ _NAMES: dict[Kind, tuple[str, str, tuple[str, ...]]] = {
     Kind.RUNTIME: ("runtimes", "runtime", ("rt",)),
 }
 
+
+def plural_of(kind: Kind) -> str:
+    """The resource name a kind is served under (`runtimes`), as API paths spell it."""
+    return _NAMES[kind][0]
+
+
 _STATE_COLUMNS: list[dict[str, Any]] = [
     {"name": "State", "type": "string", "jsonPath": ".spec.state"},
     {"name": "Reason", "type": "string", "jsonPath": ".spec.stateReason", "priority": 1},

@@ -16,12 +16,19 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
 import orjson
 
-from reconciler.addresses import Address, name_of, workspace_of
+from reconciler.addresses import (
+    Address,
+    composition_address,
+    name_of,
+    parse_composition,
+    workspace_of,
+)
 from reconciler.model import Composition, Deployment, Kind, Resource
 from reconciler.planning import ceiling
 
@@ -34,6 +41,31 @@ SCORING_PORT = 8080
 # Kubernetes' own default surge does.
 MAX_UNAVAILABLE = 0
 SURGE_FRACTION = 0.25
+
+
+# Kubernetes object names are DNS subdomains: lowercase letters, digits, '-' and '.'.
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_MAX_NAME = 253
+
+
+def kube_name(text: str) -> str:
+    """`text` as a valid object name: itself when it is one, else its invalid characters
+    (ids may hold `_`) as '-' and a digest of the original, so `a_b` and `a-b` stay apart."""
+    if len(text) <= _MAX_NAME and _DNS_SUBDOMAIN.match(text):
+        return text
+    tag = hashlib.sha256(text.encode()).hexdigest()[:8]
+    base = re.sub(r"[^a-z0-9.-]+", "-", text.lower()).strip("-.")[: _MAX_NAME - 9]
+    return f"{base}-{tag}" if base else tag
+
+
+def object_name(address: str) -> str:
+    """The name of the object at a resource or composition address on a cluster."""
+    found = parse_composition(address)
+    if found is not None:
+        deployment, experiment = found
+        return kube_name(f"{name_of(deployment)}-{experiment}")
+    parsed = Address.parse(address)
+    return kube_name(f"{parsed.id}.{parsed.version}" if parsed.version else parsed.id)
 
 
 def _camel(name: str) -> str:
@@ -51,12 +83,11 @@ def manifest(resource: Resource) -> dict[str, Any]:
     spec.update({_camel(key): value for key, value in resource.spec.items()})
     spec["state"] = effective.state.value
     spec["stateReason"] = effective.reason
-    name = f"{address.id}.{address.version}" if address.version else address.id
     return {
         "apiVersion": API_VERSION,
         "kind": resource.kind.value,
         "metadata": {
-            "name": name,
+            "name": object_name(resource.address),
             "labels": {
                 f"{LABEL_PREFIX}/workspace": address.workspace,
                 f"{LABEL_PREFIX}/managed-by-bootstrap": str(resource.managed_by_bootstrap).lower(),
@@ -114,7 +145,7 @@ def composition_manifest(
         "apiVersion": "apps/v1",
         "kind": "Deployment",
         "metadata": {
-            "name": f"{deployment_id}-{composition.experiment_id}",
+            "name": object_name(composition_address(address, composition.experiment_id)),
             "labels": labels,
             "annotations": {
                 f"{LABEL_PREFIX}/address": address,

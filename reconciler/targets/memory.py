@@ -26,3 +26,6 @@ class MemoryTarget:
     def delete(self, address: str) -> None:
         with self._lock:
             self.objects.pop(address, None)
+
+    def roll(self, address: str, manifest: Mapping[str, Any], *, timeout: float | None) -> None:
+        self.put(address, manifest)  # nothing runs here: stored is served

@@ -1,0 +1,289 @@
+"""The kubernetes target: catalog objects as custom resources, compositions as Deployments.
+
+Owns where each address lives on a cluster (its kind, namespace and name), writing with
+server-side apply under the field manager `runtime-reconciler`, reading back exactly the
+fields the tool applied (the live object cut down to its managed fields, so what the
+server adds, defaults or other managers own is never mistaken for ours), and waiting for
+a Deployment's rollout as `kubectl rollout status` does.
+
+Namespaces: workspace `global` (where the bootstrap-managed catalog lives) maps to the
+platform namespace (`RECONCILER_PLATFORM_NAMESPACE`, default `runtime-platform`), every
+other workspace to `workspace-<name>` (the pattern is configurable). Objects that do not
+carry `app.kubernetes.io/managed-by: runtime-reconciler` are not ours: `get` does not see
+them.
+
+Not here: the `kubernetes` library, retries and error translation (kubeclient.py); what
+the objects look like (manifests.py).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from reconciler import errors
+from reconciler.addresses import Address, parse_composition, workspace_of
+from reconciler.model import GLOBAL_WORKSPACE, Kind
+from reconciler.targets import crds, kubeclient, manifests
+
+PLATFORM_NAMESPACE_ENV = "RECONCILER_PLATFORM_NAMESPACE"  # the Helm hook Job sets it
+DEFAULT_PLATFORM_NAMESPACE = "runtime-platform"
+DEFAULT_WORKSPACE_NAMESPACE = "workspace-{workspace}"
+MANAGED_BY = "app.kubernetes.io/managed-by"
+OURS = "runtime-reconciler"
+# A 409 because the object changed between our read and our write is retried after a
+# fresh read this many times; more than that means someone keeps writing it.
+CONFLICT_ATTEMPTS = 5
+DEFAULT_ROLLOUT_TIMEOUT = 600.0
+POLL_SECONDS = 0.2
+
+DEPLOYMENTS = kubeclient.Resource(group="apps", version="v1", plural="deployments", custom=False)
+_CATALOG = {
+    kind: kubeclient.Resource(
+        group=crds.GROUP, version=crds.VERSION, plural=crds.plural_of(kind), custom=True
+    )
+    for kind in (Kind.IMAGE, Kind.VERSION, Kind.RUNTIME)
+}
+
+
+class KubernetesTarget:
+    """A cluster reached through kubeconfig `context` (None: current, or in-cluster).
+
+    `create_namespaces` creates a missing namespace instead of failing; `force_conflicts`
+    takes over fields another field manager owns instead of reporting the conflict.
+    """
+
+    def __init__(
+        self,
+        *,
+        context: str | None = None,
+        platform_namespace: str | None = None,
+        workspace_namespace: str = DEFAULT_WORKSPACE_NAMESPACE,
+        create_namespaces: bool = False,
+        force_conflicts: bool = False,
+        rollout_timeout: float = DEFAULT_ROLLOUT_TIMEOUT,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.cluster = kubeclient.connect(context, sleep=sleep)
+        self.name = f"kubernetes:{context}" if context else "kubernetes"
+        self.platform_namespace = platform_namespace or os.environ.get(
+            PLATFORM_NAMESPACE_ENV, DEFAULT_PLATFORM_NAMESPACE
+        )
+        self.workspace_namespace = workspace_namespace
+        self.create_namespaces = create_namespaces
+        self.force_conflicts = force_conflicts
+        self.rollout_timeout = rollout_timeout
+        self.sleep = sleep
+        self._created: set[str] = set()
+        self._lock = threading.Lock()
+
+    # Where an address lives ----------------------------------------------------------------
+
+    def namespace_of(self, address: str) -> str:
+        workspace = workspace_of(address)
+        if workspace == GLOBAL_WORKSPACE:
+            return self.platform_namespace
+        return manifests.kube_name(self.workspace_namespace.format(workspace=workspace))
+
+    def locate(self, address: str) -> tuple[kubeclient.Resource, str, str]:
+        """The kind, namespace and name of the object at `address`."""
+        if parse_composition(address) is not None:
+            kind = DEPLOYMENTS
+        else:
+            try:
+                kind = _CATALOG[Address.parse(address).kind]
+            except errors.InputError as exc:
+                raise errors.TargetError(
+                    f"{address} is not an address the kubernetes target holds",
+                    hint="address catalog resources and deployment compositions",
+                ) from exc
+        return kind, self.namespace_of(address), manifests.object_name(address)
+
+    # The Target protocol -------------------------------------------------------------------
+
+    def put(self, address: str, manifest: Mapping[str, Any]) -> None:
+        kind, namespace, name = self.locate(address)
+        body = copy.deepcopy(dict(manifest))
+        body.setdefault("metadata", {})["name"] = name
+        body["metadata"].pop("namespace", None)  # the request's path says where
+        for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+            try:
+                self._apply(kind, namespace, name, body)
+                return
+            except kubeclient.Conflict as conflict:
+                if conflict.fields:
+                    raise _owned_elsewhere(address, conflict.fields) from conflict
+                if attempt == CONFLICT_ATTEMPTS:
+                    raise errors.TargetError(
+                        f"{address}: the object kept changing while it was written "
+                        f"({CONFLICT_ATTEMPTS} conflicts)",
+                        detail=str(conflict),
+                        hint="find what else writes it, then run again",
+                    ) from conflict
+                self.cluster.read(kind, namespace, name)  # the object moved on: look again
+
+    def get(self, address: str) -> dict[str, Any] | None:
+        kind, namespace, name = self.locate(address)
+        live = self.cluster.read(kind, namespace, name)
+        if live is None or (live.get("metadata", {}).get("labels") or {}).get(MANAGED_BY) != OURS:
+            return None
+        return applied_fields(live)
+
+    def delete(self, address: str) -> None:
+        kind, namespace, name = self.locate(address)
+        live = self.cluster.read(kind, namespace, name)
+        if live is None or (live.get("metadata", {}).get("labels") or {}).get(MANAGED_BY) != OURS:
+            return  # not there, or not ours to remove
+        self.cluster.remove(kind, namespace, name)
+
+    def roll(self, address: str, manifest: Mapping[str, Any], *, timeout: float | None) -> None:
+        self.put(address, manifest)
+        kind, namespace, name = self.locate(address)
+        if kind != DEPLOYMENTS:
+            return
+        limit = self.rollout_timeout if timeout is None else timeout
+        deadline = time.monotonic() + limit
+        while True:
+            live = self.cluster.read(kind, namespace, name)
+            if live is None:
+                raise errors.TargetError(
+                    f"{address}: Deployment {namespace}/{name} disappeared during its rollout",
+                    hint="find what deleted it, then run again",
+                )
+            done, failure = rollout_status(live)
+            if failure:
+                raise errors.TargetError(
+                    f"{address}: the rollout of Deployment {namespace}/{name} failed: {failure}",
+                    hint="check the pods (kubectl describe deployment -n "
+                    f"{namespace} {name}); fix the image or its readiness, then run again",
+                )
+            if done:
+                return
+            if time.monotonic() >= deadline:
+                raise errors.TargetError(
+                    f"{address}: the rollout of Deployment {namespace}/{name} did not finish "
+                    f"within {limit:g}s",
+                    hint="check the pods, or allow a longer rollout timeout",
+                )
+            self.sleep(POLL_SECONDS)
+
+    # Internals -----------------------------------------------------------------------------
+
+    def _apply(
+        self, kind: kubeclient.Resource, namespace: str, name: str, body: dict[str, Any]
+    ) -> None:
+        try:
+            self.cluster.apply(kind, namespace, name, body, force=self.force_conflicts)
+        except kubeclient.NamespaceMissing:
+            if not self.create_namespaces:
+                raise
+            with self._lock:
+                if namespace not in self._created:
+                    self.cluster.create_namespace(namespace)
+                    self._created.add(namespace)
+            self.cluster.apply(kind, namespace, name, body, force=self.force_conflicts)
+
+
+def _owned_elsewhere(address: str, fields: list[tuple[str, str]]) -> errors.TargetError:
+    named = ", ".join(f"{field} (owned by {manager})" for manager, field in fields)
+    return errors.TargetError(
+        f"{address}: conflict: fields the tool sets are owned by another field manager: {named}",
+        detail="someone changed them with another tool (kubectl, a controller) since the "
+        "tool last wrote them",
+        hint="take them over with --force-conflicts, or remove that manager's change",
+    )
+
+
+# Server-set fields: reading them back would make every object differ from what was put.
+SERVER_SET_METADATA = ("resourceVersion", "uid", "creationTimestamp", "generation")
+
+
+def applied_fields(live: Mapping[str, Any]) -> dict[str, Any]:
+    """The live object cut down to the fields the tool's field manager applied.
+
+    Without an apply entry of ours (an object written by other means), everything but the
+    server-set fields and status.
+    """
+    entry = next(
+        (
+            m
+            for m in live.get("metadata", {}).get("managedFields") or []
+            if m.get("manager") == kubeclient.FIELD_MANAGER and m.get("operation") == "Apply"
+        ),
+        None,
+    )
+    if entry is None or "fieldsV1" not in entry:
+        out = copy.deepcopy(dict(live))
+        out.pop("status", None)
+        meta = out.get("metadata", {})
+        for key in (*SERVER_SET_METADATA, "managedFields", "namespace"):
+            meta.pop(key, None)
+        return out
+    out = _project(live, entry["fieldsV1"])
+    out["apiVersion"] = live["apiVersion"]
+    out["kind"] = live["kind"]
+    out.setdefault("metadata", {})["name"] = live["metadata"]["name"]
+    return {"apiVersion": out.pop("apiVersion"), "kind": out.pop("kind"), **out}
+
+
+def _project(value: Any, fields: Mapping[str, Any]) -> Any:
+    """`value` restricted to the managed-fields set `fields` (the fieldsV1 format)."""
+    children = [key for key in fields if key != "."]
+    if not children:
+        return copy.deepcopy(value)
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for key, sub in fields.items():
+            if key.startswith("f:") and key[2:] in value:
+                out[key[2:]] = _project(value[key[2:]], sub)
+        return out
+    if isinstance(value, list):
+        keyed = [(json.loads(k[2:]), sub) for k, sub in fields.items() if k.startswith("k:")]
+        values = [json.loads(k[2:]) for k in fields if k.startswith("v:")]
+        items = []
+        for item in value:
+            match = next(
+                (
+                    sub
+                    for key, sub in keyed
+                    if isinstance(item, dict) and all(item.get(k) == v for k, v in key.items())
+                ),
+                None,
+            )
+            if match is not None:
+                items.append(_project(item, match))
+            elif item in values:
+                items.append(copy.deepcopy(item))
+        return items
+    return copy.deepcopy(value)
+
+
+def rollout_status(live: Mapping[str, Any]) -> tuple[bool, str]:
+    """(done, failure) for a Deployment, by the rules of `kubectl rollout status`.
+
+    Done when the controller has seen the latest spec and every replica is updated and
+    available, with no old replica left; failed when its progress deadline passed.
+    """
+    spec, status = live.get("spec") or {}, live.get("status") or {}
+    generation = live.get("metadata", {}).get("generation", 0)
+    if status.get("observedGeneration", 0) < generation:
+        return False, ""
+    for condition in status.get("conditions") or []:
+        if condition.get("type") == "Progressing" and (
+            condition.get("reason") == "ProgressDeadlineExceeded"
+        ):
+            return False, f"ProgressDeadlineExceeded: {condition.get('message', '')}".rstrip(": ")
+    wanted = spec.get("replicas", 1)
+    updated = status.get("updatedReplicas", 0)
+    if updated < wanted:
+        return False, ""
+    if status.get("replicas", 0) > updated:
+        return False, ""
+    if status.get("availableReplicas", 0) < updated:
+        return False, ""
+    return True, ""
