@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 
 from reconciler import errors
-from reconciler.targets import Target, crds, open_target
+from reconciler.targets import Target, open_target
+from tests import kubetarget
 from tests.kubeapi import Emulator
 
 OpenTarget = Callable[[], Target]
@@ -60,19 +61,6 @@ def deployment_object(name: str, *, replicas: int = 1, image: str = "scorer:1") 
     }
 
 
-def start_cluster(emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The emulator with the CRDs and the namespaces installed, as the current context."""
-    emulator.apply_objects(crds.definitions())
-    emulator.apply_objects(
-        [
-            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
-            for name in ("runtime-platform", "workspace-prod")
-        ]
-    )
-    monkeypatch.setenv("KUBECONFIG", str(emulator.write_kubeconfig(tmp_path / "kubeconfig")))
-    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
-
-
 @pytest.fixture(params=["memory", "dir", "kubernetes"])
 def open_target_under_test(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -84,7 +72,7 @@ def open_target_under_test(
         # On the wall clock, so that rollouts finish by themselves, pods ready in 50 ms.
         emulator = Emulator(realtime=True, pod_ready_seconds=0.05).start()
         request.addfinalizer(emulator.stop)
-        start_cluster(emulator, tmp_path, monkeypatch)
+        kubetarget.prepare(emulator, tmp_path, monkeypatch)
         return lambda: open_target("kubernetes")
     return lambda: open_target(f"dir:{tmp_path / 'cluster'}")
 

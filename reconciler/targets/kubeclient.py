@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from reconciler import errors
 
 FIELD_MANAGER = "runtime-reconciler"
 APPLY_PATCH = "application/apply-patch+yaml"
+CRD_FIX = "install them: reconciler crds | kubectl apply -f -"
 CRD_HINT = "install the CRDs: reconciler crds | kubectl apply -f -"
 RBAC_HINT = "grant it to the identity the tool runs as (see examples/rbac/)"
 # Throttling and server errors are retried this many times, waiting Retry-After when the
@@ -34,6 +36,7 @@ BACKOFF_SECONDS = 0.05
 MAX_BACKOFF_SECONDS = 5.0
 CONNECT_ATTEMPTS = 3  # an unreachable server is reported after seconds, not minutes
 REQUEST_TIMEOUT = (5.0, 60.0)  # connect, read
+_DENIED_VERB = re.compile(r"cannot (\w+) resource")
 IN_CLUSTER_HOST = "KUBERNETES_SERVICE_HOST"  # set in every pod
 
 
@@ -204,16 +207,19 @@ class Cluster:
             )
         if exc.status == 404 and kind.custom and not details.get("name"):
             return errors.TargetError(
+                # The fix is in the summary: apply reports list each failure's summary.
                 f"the cluster of context {self.context} does not serve {resource}: "
-                "the tool's CRDs are not installed",
+                f"the tool's CRDs are not installed ({CRD_FIX})",
                 detail=message,
                 hint=CRD_HINT,
             )
         if exc.status == 404:
             return _Missing(message)
         if exc.status == 403:
+            # The server names the verb it checked: an apply that creates needs `create`.
+            denied = _DENIED_VERB.search(message)
             return errors.TargetError(
-                f"forbidden: cannot {verb} {resource}{where}",
+                f"forbidden: cannot {denied[1] if denied else verb} {resource}{where}",
                 detail=message,
                 hint=RBAC_HINT,
             )
@@ -222,7 +228,7 @@ class Cluster:
             owned = [
                 (_manager(c.get("message", "")), c.get("field", ""))
                 for c in causes
-                if c.get("type") == "FieldManagerConflict"
+                if c.get("reason") == "FieldManagerConflict"
             ]
             return Conflict(message, owned)
         if exc.status == 401:

@@ -1,0 +1,338 @@
+"""Applying to a cluster: the official client over real HTTP against the API emulator.
+
+A catalog of one scorer (v1.5.4, v1.6.0) and an LTS runtime pinned to v1.5.4, and two
+deployments of two compositions each in workspace `prod`: the catalog lands in the
+platform namespace, the compositions as Deployments in `workspace-prod`. Rollouts run on
+the emulator's simulated clock, advanced quickly (kubetarget.FastClock).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import kubernetes_validate
+import pytest
+
+from reconciler import errors
+from reconciler.apply import engine
+from reconciler.backends.memory import MemoryBackend
+from reconciler.inputs.overrides import parse_overrides
+from reconciler.inputs.upgrade_specs import parse_spec
+from reconciler.targets import crds, manifests, open_target
+from reconciler.targets.kubernetes import KubernetesTarget
+from tests import kubetarget
+from tests.kubeapi import Emulator
+from tests.kubeapi.fixtures import HttpClient
+from tests.runner import reconciler
+from tests.test_rollouts import values
+
+PLATFORM, WORKSPACE = "runtime-platform", "workspace-prod"
+DEPLOYMENTS = ["workspaces/prod/deployments/model-0", "workspaces/prod/deployments/model-1"]
+LTS = "workspaces/global/runtimes/lts"
+WRITES = ("create", "update", "patch", "delete")
+
+
+def inputs(workspace: str = "prod") -> engine.Inputs:
+    declared = {
+        "workspaces": {
+            workspace: {
+                "deployments": {
+                    f"model-{n}": {
+                        "compositions": [
+                            {"experimentId": "exp-a", "runtime": "lts"},
+                            {"experimentId": "exp-b", "runtime": "lts"},
+                        ]
+                    }
+                    for n in range(2)
+                }
+            }
+        }
+    }
+    return engine.Inputs(values=values(), overrides=parse_overrides(declared, source="d.yaml"))
+
+
+def upgrade_all() -> engine.Inputs:
+    return engine.Inputs(upgrades=tuple(parse_spec(a) for a in DEPLOYMENTS))
+
+
+@pytest.fixture
+def cluster(kubeapi: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Emulator:
+    kubetarget.prepare(kubeapi, tmp_path, monkeypatch)
+    return kubeapi
+
+
+def listed(emulator: Emulator, path: str) -> list[dict[str, Any]]:
+    reply = HttpClient(emulator.url).get(path)
+    assert reply.status == 200, reply.body
+    return sorted(reply.body["items"], key=lambda o: o["metadata"]["name"])
+
+
+def deployments(emulator: Emulator) -> list[dict[str, Any]]:
+    return listed(emulator, f"/apis/apps/v1/namespaces/{WORKSPACE}/deployments")
+
+
+def image(deployment: dict[str, Any]) -> str:
+    return str(deployment["spec"]["template"]["spec"]["containers"][0]["image"])
+
+
+def writes(emulator: Emulator) -> int:
+    return sum(n for (verb, _), n in emulator.requests.items() if verb in WRITES)
+
+
+def deploy(emulator: Emulator, target: Any = None) -> tuple[MemoryBackend, engine.ApplyResult]:
+    backend = MemoryBackend()
+    with kubetarget.FastClock(emulator):
+        result = engine.apply(backend, target or open_target("kubernetes"), inputs=inputs())
+    assert result.ok, (result.failed, result.roll_failed)
+    return backend, result
+
+
+def test_a_first_apply_writes_the_catalog_and_the_deployments(cluster: Emulator) -> None:
+    deploy(cluster)
+    group = f"/apis/{crds.GROUP}/{crds.VERSION}/namespaces/{PLATFORM}"
+    assert [o["metadata"]["name"] for o in listed(cluster, f"{group}/runtimeimages")] == [
+        "h2o3-scorer"
+    ]
+    assert [o["metadata"]["name"] for o in listed(cluster, f"{group}/runtimeimageversions")] == [
+        "h2o3-scorer.v1.5.4",
+        "h2o3-scorer.v1.6.0",
+    ]
+    assert [o["metadata"]["name"] for o in listed(cluster, f"{group}/runtimes")] == ["lts"]
+    running = deployments(cluster)
+    assert [d["metadata"]["name"] for d in running] == [
+        "model-0-exp-a",
+        "model-0-exp-b",
+        "model-1-exp-a",
+        "model-1-exp-b",
+    ]
+    for deployment in running:
+        assert image(deployment) == "scorer:v1.5.4"
+        assert deployment["metadata"]["labels"]["app.kubernetes.io/managed-by"] == (
+            "runtime-reconciler"
+        )
+        assert deployment["status"]["availableReplicas"] == deployment["spec"]["replicas"]
+        (entry,) = deployment["metadata"]["managedFields"]
+        assert (entry["manager"], entry["operation"]) == ("runtime-reconciler", "Apply")
+
+
+def test_every_object_written_validates(cluster: Emulator) -> None:
+    _, result = deploy(cluster)
+    assert result.state is not None
+    target = open_target("kubernetes")
+    schemas = {
+        d["spec"]["names"]["kind"]: d["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+        for d in crds.definitions()
+    }
+    catalog = [target.get(r.address) for r in result.state.resources]
+    compositions = [
+        target.get(f"{d.address}/compositions/{c.experiment_id}")
+        for d in result.state.deployments
+        for c in d.compositions
+    ]
+    assert len(catalog) == 4 and len(compositions) == 4
+    for written in catalog:
+        assert written is not None
+        jsonschema.validate(written["spec"], schemas[written["kind"]]["properties"]["spec"])
+    for written in compositions:
+        assert written is not None
+        assert kubernetes_validate.validate(written, "1.37", strict=True) == "1.37"
+
+
+def test_a_second_apply_changes_nothing(cluster: Emulator) -> None:
+    backend, _ = deploy(cluster)
+    cluster.faults.reset_log()
+    again = engine.apply(backend, open_target("kubernetes"), inputs=inputs())
+    assert again.ok and not again.plan.has_changes
+    assert writes(cluster) == 0
+
+
+def written_by_clients(emulator: Emulator) -> dict[str, Any]:
+    """Each object's labels, spec and field managers (status is the controllers')."""
+    return {
+        o["metadata"]["name"]: (
+            o["metadata"].get("labels"),
+            o["spec"],
+            sorted(m["manager"] for m in o["metadata"]["managedFields"]),
+        )
+        for o in listed(emulator, f"/apis/{crds.GROUP}/{crds.VERSION}/runtimes")
+        + deployments(emulator)
+    }
+
+
+def test_objects_not_ours_are_left_alone(cluster: Emulator) -> None:
+    foreign_runtime = {
+        "apiVersion": crds.API_VERSION,
+        "kind": "Runtime",
+        "metadata": {"name": "hand-made", "namespace": PLATFORM},
+        "spec": {
+            "modelType": "h2o3_mojo",
+            "runtimeImage": "workspaces/global/runtimeImages/h2o3-scorer",
+            "state": "ACTIVE",
+        },
+    }
+    legacy = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "legacy", "namespace": WORKSPACE},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {"app": "legacy"}},
+            "template": {
+                "metadata": {"labels": {"app": "legacy"}},
+                "spec": {"containers": [{"name": "app", "image": "legacy:1"}]},
+            },
+        },
+    }
+    cluster.apply_objects([foreign_runtime, legacy])
+    before = written_by_clients(cluster)
+    deploy(cluster)
+    target = open_target("kubernetes")
+    hand_made = "workspaces/global/runtimes/hand-made"
+    assert target.get(hand_made) is None, "an object without our label is not read"
+    target.delete(hand_made)
+    after = written_by_clients(cluster)
+    assert {name: after[name] for name in before} == before
+
+
+def test_a_field_another_manager_owns_is_a_conflict_until_forced(cluster: Emulator) -> None:
+    _, result = deploy(cluster)
+    assert result.state is not None
+    lts = result.state.by_address[LTS]
+    edited = {
+        "apiVersion": crds.API_VERSION,
+        "kind": "Runtime",
+        "metadata": {"name": "lts", "namespace": PLATFORM},
+        "spec": {"description": "hot fix by hand"},
+    }
+    cluster.apply_objects([edited], manager="ops-console")
+    ours = manifests.manifest(lts)
+    with pytest.raises(errors.TargetError) as refused:
+        open_target("kubernetes").put(LTS, ours)
+    message = str(refused.value)
+    assert ".spec.description (owned by ops-console)" in message
+    assert "--force-conflicts" in message
+    live = listed(cluster, f"/apis/{crds.GROUP}/{crds.VERSION}/namespaces/{PLATFORM}/runtimes")
+    assert live[0]["spec"]["description"] == "hot fix by hand", "refused: nothing changed"
+
+    KubernetesTarget(force_conflicts=True).put(LTS, ours)
+    live = listed(cluster, f"/apis/{crds.GROUP}/{crds.VERSION}/namespaces/{PLATFORM}/runtimes")
+    assert live[0]["spec"]["description"] == ours["spec"]["description"]
+    assert open_target("kubernetes").get(LTS) == ours
+
+
+def test_an_upgrade_waits_for_every_rollout(cluster: Emulator) -> None:
+    backend, _ = deploy(cluster)
+    with kubetarget.FastClock(cluster):
+        result = engine.apply(backend, open_target("kubernetes"), inputs=upgrade_all())
+    assert result.ok and len(result.rolled) == 4
+    for deployment in deployments(cluster):
+        assert image(deployment) == "scorer:v1.6.0"
+        status, wanted = deployment["status"], deployment["spec"]["replicas"]
+        # apply returned only once each rollout had finished, as `kubectl rollout status`
+        assert status["observedGeneration"] == deployment["metadata"]["generation"] == 2
+        assert status["updatedReplicas"] == status["availableReplicas"] == wanted
+        assert status["replicas"] == wanted, "no old replica left"
+
+
+def test_a_rollout_past_its_progress_deadline_is_rolled_back(cluster: Emulator) -> None:
+    backend, _ = deploy(cluster)
+    cluster.fail_image("scorer:v1.6.0")
+    with kubetarget.FastClock(cluster, step=10.0):
+        result = engine.apply(backend, open_target("kubernetes"), inputs=upgrade_all())
+    assert not result.ok and len(result.roll_failed) == 4
+    for _, _, error in result.roll_failed:
+        assert "ProgressDeadlineExceeded" in error.summary
+        assert error.summary.endswith("rolled back to v1.5.4")
+    assert result.state is None or all(
+        c.image_version.endswith("v1.5.4") for d in result.state.deployments for c in d.compositions
+    )
+    for deployment in deployments(cluster):
+        assert image(deployment) == "scorer:v1.5.4"
+        assert deployment["status"]["availableReplicas"] == deployment["spec"]["replicas"]
+
+
+def test_a_rollout_that_does_not_finish_in_time_fails(cluster: Emulator) -> None:
+    deploy(cluster)
+    target = open_target("kubernetes")
+    address = f"{DEPLOYMENTS[0]}/compositions/exp-a"
+    manifest = target.get(address)
+    assert manifest is not None
+    manifest["spec"]["template"]["spec"]["containers"][0]["image"] = "scorer:v1.6.0"
+    with pytest.raises(errors.TargetError, match=r"did not finish within 0.3s"):
+        target.roll(address, manifest, timeout=0.3)  # the clock stands still: no progress
+
+
+def test_conflict_throttling_and_server_error_storms_are_survived(cluster: Emulator) -> None:
+    cluster.faults.conflict_next_writes(3)
+    cluster.faults.throttle_next(3, retry_after=0)
+    cluster.faults.fail_next(3, code=500)
+    cluster.faults.fail_next(2, code=503, verbs=["get"])
+    deploy(cluster)
+    assert len(deployments(cluster)) == 4
+    patches = sum(n for (verb, _), n in cluster.requests.items() if verb == "patch")
+    assert patches == 8 + 9, "eight objects, nine writes refused and retried"
+
+
+def test_an_endless_server_error_is_reported_once_retries_run_out(cluster: Emulator) -> None:
+    cluster.faults.fail_next(100, code=500, resource="runtimeimages")
+    result = engine.apply(MemoryBackend(), open_target("kubernetes"), inputs=inputs())
+    assert not result.ok
+    (change, error), *_ = result.failed
+    assert change.address == "workspaces/global/runtimeImages/h2o3-scorer"
+    assert "failed: InternalError" in error.summary
+    assert cluster.requests["patch", "runtimeimages"] == 8
+
+
+def test_an_unreachable_cluster_names_the_context_and_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    emulator = Emulator().start()
+    kubetarget.prepare(emulator, tmp_path, monkeypatch)
+    url = emulator.url
+    emulator.stop()
+    with pytest.raises(errors.TargetError) as unreachable:
+        open_target("kubernetes").put(LTS, {"kind": "Runtime", "metadata": {}})
+    assert f"cannot reach the Kubernetes cluster of context emulator at {url}" in str(
+        unreachable.value
+    )
+
+
+def test_missing_crds_are_reported_with_the_command_that_installs_them(
+    kubeapi: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, write
+) -> None:
+    kubetarget.prepare(kubeapi, tmp_path, monkeypatch, install_crds=False)
+    values_file = write("values.yaml", json.dumps(values().data))
+    run = reconciler(
+        "apply",
+        "-f",
+        values_file,
+        "--auto-approve",
+        "--target",
+        "kubernetes",
+        "--state",
+        str(tmp_path / "state.json"),
+        cwd=tmp_path,
+    )
+    assert run.code == 1
+    assert "the tool's CRDs are not installed" in run.out + run.err
+    assert "reconciler crds | kubectl apply -f -" in run.out + run.err
+
+
+def test_a_missing_namespace_is_named_or_created_on_request(
+    kubeapi: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kubetarget.prepare(kubeapi, tmp_path, monkeypatch, namespaces=())
+    address = "workspaces/global/runtimeImages/h2o3-scorer"
+    document = {
+        "apiVersion": crds.API_VERSION,
+        "kind": "RuntimeImage",
+        "metadata": {"name": "h2o3-scorer", "labels": {"app.kubernetes.io/managed-by": "x"}},
+        "spec": {"state": "ACTIVE"},
+    }
+    with pytest.raises(errors.TargetError, match="namespace runtime-platform does not exist"):
+        open_target("kubernetes").put(address, document)
+    KubernetesTarget(create_namespaces=True).put(address, document)
+    assert HttpClient(kubeapi.url).get(f"/api/v1/namespaces/{PLATFORM}").status == 200
