@@ -63,7 +63,8 @@ def _parser() -> argparse.ArgumentParser:
     where.add_argument(
         "--target",
         default=os.environ.get("RECONCILER_TARGET", DEFAULT_TARGET),
-        help=f"where to apply: dir:PATH (env RECONCILER_TARGET; default {DEFAULT_TARGET})",
+        help="where to apply: dir:PATH, or kubernetes[:CONTEXT] for a cluster "
+        f"(env RECONCILER_TARGET; default {DEFAULT_TARGET})",
     )
     where.add_argument("--no-color", action="store_true", help="never colour output")
 
@@ -130,6 +131,11 @@ def _parser() -> argparse.ArgumentParser:
     applying = argparse.ArgumentParser(add_help=False)
     applying.add_argument(
         "--auto-approve", action="store_true", help="apply without asking for confirmation"
+    )
+    applying.add_argument(
+        "--force-conflicts",
+        action="store_true",
+        help="on a cluster, take over fields another field manager owns (default: refuse)",
     )
     applying.add_argument(
         "--parallelism",
@@ -285,7 +291,7 @@ def _cmd_apply(args: argparse.Namespace, colour: bool) -> int:
     saved = planfile.load(planfile_arg) if planfile_arg else None
     inputs = None if saved else _inputs(args)
     backend = open_backend(args.state)
-    target = open_target(args.target)
+    target = open_target(args.target, force_conflicts=args.force_conflicts)
     fmt = _fmt(args)
 
     def confirm(plan: Plan) -> bool:

@@ -13,9 +13,13 @@ from reconciler.targets.base import DEFAULT_DIR, DEFAULT_TARGET, Target
 __all__ = ["DEFAULT_DIR", "DEFAULT_TARGET", "Target", "open_target"]
 
 
-def open_target(spec: str) -> Target:
+def open_target(spec: str, *, force_conflicts: bool = False) -> Target:
     """The target a `--target` value names: `dir:PATH`, `memory://`, or `kubernetes`
-    (`kubernetes:CONTEXT` for a kubeconfig context other than the current one)."""
+    (`kubernetes:CONTEXT` for a kubeconfig context other than the current one).
+
+    `force_conflicts`: on a cluster, take over fields another field manager owns instead
+    of refusing to write them (targets without field ownership ignore it).
+    """
     from reconciler import errors
 
     if spec.startswith("memory://"):
@@ -26,7 +30,7 @@ def open_target(spec: str) -> Target:
     if kind == "kubernetes" and (not sep or where):
         from reconciler.targets import kubernetes
 
-        return kubernetes.KubernetesTarget(context=where or None)
+        return kubernetes.KubernetesTarget(context=where or None, force_conflicts=force_conflicts)
     if sep and kind == "dir" and where:
         from reconciler.targets import directory
 

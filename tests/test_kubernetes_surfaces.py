@@ -1,0 +1,96 @@
+"""The kubernetes target from the CLI and the SDK, against the API emulator.
+
+`--target kubernetes` applies the Helm values to the cluster; `--force-conflicts` is the
+only way over a field another field manager owns; `reconciler.Client(target="kubernetes")`
+upgrades a deployment by rolling its Deployments, and returns once they serve.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import reconciler as sdk
+from tests import kubetarget
+from tests.kubeapi import Emulator
+from tests.kubeapi.fixtures import HttpClient
+from tests.runner import Run, reconciler
+from tests.test_kubernetes_target import deploy, deployments, image, values
+
+DESCRIPTION = "config.deployer.composition.runtimes.lts.description"
+RUNTIMES = "/apis/runtimes.reconciler.dev/v1/namespaces/runtime-platform/runtimes"
+
+
+@pytest.fixture
+def cluster(kubeapi: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Emulator:
+    kubetarget.prepare(kubeapi, tmp_path, monkeypatch)
+    return kubeapi
+
+
+def apply(tmp_path: Path, *args: str) -> Run:
+    values_file = tmp_path / "values.yaml"
+    values_file.write_text(json.dumps(values().data))
+    return reconciler(
+        "apply",
+        "-f",
+        str(values_file),
+        "--auto-approve",
+        "--target",
+        "kubernetes",
+        "--state",
+        str(tmp_path / "state.json"),
+        *args,
+        cwd=tmp_path,
+    )
+
+
+def lts(emulator: Emulator) -> dict[str, Any]:
+    (found,) = HttpClient(emulator.url).get(RUNTIMES).body["items"]
+    return found
+
+
+def test_the_cli_applies_to_the_cluster_and_forces_conflicts_only_when_told(
+    cluster: Emulator, tmp_path: Path
+) -> None:
+    first = apply(tmp_path)
+    assert first.code == 0, first.out + first.err
+    assert lts(cluster)["spec"]["modelType"] == "h2o3_mojo"
+    edit = {
+        "apiVersion": "runtimes.reconciler.dev/v1",
+        "kind": "Runtime",
+        "metadata": {"name": "lts", "namespace": "runtime-platform"},
+        "spec": {"description": "edited by hand"},
+    }
+    cluster.apply_objects([edit], manager="ops-console")
+
+    refused = apply(tmp_path, "--set", f"{DESCRIPTION}=the long-term scorer")
+    assert refused.code == 1
+    assert ".spec.description (owned by ops-console)" in refused.out + refused.err
+    assert lts(cluster)["spec"]["description"] == "edited by hand"
+
+    forced = apply(tmp_path, "--set", f"{DESCRIPTION}=the long-term scorer", "--force-conflicts")
+    assert forced.code == 0, forced.out + forced.err
+    assert lts(cluster)["spec"]["description"] == "the long-term scorer"
+
+
+def test_the_sdk_upgrades_a_deployment_by_rolling_its_deployments(
+    cluster: Emulator, tmp_path: Path
+) -> None:
+    backend, _ = deploy(cluster)
+    state = tmp_path / "state.json"
+    blob = backend.read()
+    assert blob is not None
+    state.write_bytes(blob.data)
+    client = sdk.Client(state=str(state), target="kubernetes")
+    assert client.target.name == "kubernetes"
+    deployment = client.workspaces.get("prod").deployments.get("model-0")
+    with kubetarget.FastClock(cluster):
+        deployment.upgrade_runtime_image()
+    rolled = {d["metadata"]["name"]: d for d in deployments(cluster)}
+    for name in ("model-0-exp-a", "model-0-exp-b"):
+        assert image(rolled[name]) == "scorer:v1.6.0"
+        assert rolled[name]["status"]["availableReplicas"] == rolled[name]["spec"]["replicas"]
+    assert image(rolled["model-1-exp-a"]) == "scorer:v1.5.4", "the other deployment stays"
