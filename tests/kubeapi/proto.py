@@ -59,6 +59,8 @@ MESSAGES: dict[str, dict[int, tuple[str, str]]] = {
         7: ("name", "string"),
     },
     "NonResourceAttributes": {1: ("path", "string"), 2: ("verb", "string")},
+    "DeleteOptions": {1: ("gracePeriodSeconds", "int"), 3: ("orphanDependents", "bool"),
+                      4: ("propagationPolicy", "string"), 5: ("dryRun", "strings")},
     "Role": {1: ("metadata", "ObjectMeta"), 2: ("rules", "*PolicyRule")},
     "ClusterRole": {1: ("metadata", "ObjectMeta"), 2: ("rules", "*PolicyRule")},
     "PolicyRule": {
@@ -132,6 +134,8 @@ def _message(name: str, data: bytes) -> dict[str, Any]:
             if value:  # proto3 sends empty strings; the JSON form omits them
                 obj[key] = value.decode() if isinstance(value, bytes) else value
         elif kind == "bytes":
+            obj[key] = value
+        elif kind == "int":
             obj[key] = value
         elif kind == "bool":
             obj[key] = bool(value)

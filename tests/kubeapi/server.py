@@ -389,6 +389,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self._send(201 if created else 200, self._versioned(rtype, obj))
         elif verb == "delete":
             body = self._parse_body(raw) if raw else {}
+            dry_run = dry_run or "All" in (body.get("dryRun") or [])
             gone = emulator.store.delete(rtype, route.namespace, route.name, dry_run=dry_run)
             if body.get("propagationPolicy") == "Orphan" or rtype.kind in ("Namespace",):
                 self._send(200, self._versioned(rtype, gone))
