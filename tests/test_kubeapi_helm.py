@@ -30,7 +30,10 @@ spec:
       containers:
       - name: hook
         image: reconciler:dev
-        command: [python, -c, "import sys; print('hook saw', sys.argv[1]); sys.exit(int(sys.argv[2]))"]
+        command:
+        - python
+        - -c
+        - "import sys; print('hook saw', sys.argv[1]); sys.exit(int(sys.argv[2]))"
         args: [{{ .Values.greeting | quote }}, {{ .Values.exitCode | quote }}]
 """
 

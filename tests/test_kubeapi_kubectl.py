@@ -261,7 +261,10 @@ def test_custom_resources_after_installing_their_crd(kubectl: Kubectl) -> None:
         "crd/runtimes.runtimes.reconciler.dev",
         "--timeout=10s",
     )
-    runtime = "apiVersion: runtimes.reconciler.dev/v1\nkind: Runtime\nmetadata: {name: h2o3}\nspec: {modelType: h2o3_mojo}\n"
+    runtime = (
+        "apiVersion: runtimes.reconciler.dev/v1\nkind: Runtime\n"
+        "metadata: {name: h2o3}\nspec: {modelType: h2o3_mojo}\n"
+    )
     kubectl("apply", "--server-side", "-f", "-", stdin=runtime)
     table = kubectl("get", "rt").stdout.splitlines()
     assert table[0].split() == ["NAME", "MODEL", "TYPE", "STATE"]

@@ -239,7 +239,7 @@ def test_ten_thousand_deployments_page_quickly(kubeapi: Emulator, kubeapi_http: 
     while True:
         started = time.monotonic()
         reply = kubeapi_http.get(
-            f"/apis/apps/v1/deployments?limit=500" + (f"&continue={token}" if token else "")
+            "/apis/apps/v1/deployments?limit=500" + (f"&continue={token}" if token else "")
         )
         slowest = max(slowest, time.monotonic() - started)
         pages += 1

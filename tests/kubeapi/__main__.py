@@ -7,6 +7,7 @@ on the wall clock (`--rollout-seconds` sets how long a pod takes to become ready
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 import sys
 import threading
@@ -34,10 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     print(emulator.url, flush=True)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         done.wait()
-    except KeyboardInterrupt:
-        pass
     emulator.stop()
     return 0
 

@@ -163,7 +163,8 @@ class Emulator:
         return token
 
     def fail_image(self, image: str) -> None:
-        """Pods running `image` never become ready (their rollouts end in ProgressDeadlineExceeded)."""
+        """Pods running `image` never become ready: their rollouts end in
+        ProgressDeadlineExceeded."""
         self.deployments.fail_image(image)
 
     def heal_image(self, image: str) -> None:
@@ -304,7 +305,8 @@ class Emulator:
                 )
             else:
                 raise errors.bad_request(
-                    f"unknown fault {kind!r}: conflict, throttle, error, expire-continue or drop-watch"
+                    f"unknown fault {kind!r}: "
+                    "conflict, throttle, error, expire-continue or drop-watch"
                 )
             return {}
         if action == "clock/advance":

@@ -169,7 +169,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     raise errors.ApiError(
                         403,
                         "Forbidden",
-                        f'forbidden: User "{user.name}" cannot {self.command.lower()} path "{path}"',
+                        f'forbidden: User "{user.name}" cannot {self.command.lower()} '
+                        f'path "{path}"',
                     )
                 self._non_resource(path)
                 return
@@ -375,7 +376,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 raise errors.ApiError(
                     400,
                     "BadRequest",
-                    'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch',
+                    'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: '
+                    "is required for apply patch",
                 )
             obj, created = writes.patch(
                 emulator,

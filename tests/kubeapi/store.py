@@ -35,6 +35,13 @@ SERVER_SET_METADATA = ("uid", "creationTimestamp", "generation", "resourceVersio
 SNAPSHOTS_KEPT = 64
 # How many watch events stay readable before a watch from an older resourceVersion is 410.
 EVENTS_KEPT = 200_000
+EXPIRED_CONTINUE_MESSAGE = (
+    "The provided continue parameter is too old to display a consistent list result. You can "
+    "start a new list without the continue parameter, or use the continue token in this "
+    "response to retrieve the remainder of the results. Continuing with the provided token "
+    "results in an inconsistent list - objects that were created, modified, or deleted "
+    "between the time the first chunk was returned and now may show up in the list."
+)
 DEFAULT_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 
 
@@ -172,14 +179,7 @@ class Store:
                 snapshot = self._snapshots.get((rtype.storage, namespace, rv))
                 if snapshot is None or self.expire_next_continue:
                     self.expire_next_continue = max(0, self.expire_next_continue - 1)
-                    raise errors.gone(
-                        "The provided continue parameter is too old to display a consistent list result. "
-                        "You can start a new list without the continue parameter, or use the continue token "
-                        "in this response to retrieve the remainder of the results. Continuing with the "
-                        "provided token results in an inconsistent list - objects that were created, "
-                        "modified, or deleted between the time the first chunk was returned and now may show "
-                        "up in the list."
-                    )
+                    raise errors.gone(EXPIRED_CONTINUE_MESSAGE)
                 position = bisect.bisect_right(snapshot, start, key=lambda entry: entry[0])
             else:
                 rv = self._rv
@@ -258,7 +258,8 @@ class Store:
             meta = new.setdefault("metadata", {})
             if meta.get("name", name) != name:
                 raise errors.bad_request(
-                    f"the name of the object ({meta.get('name')}) does not match the name on the URL ({name})"
+                    f"the name of the object ({meta.get('name')}) does not match "
+                    f"the name on the URL ({name})"
                 )
             meta["name"] = name
             if rtype.namespaced:

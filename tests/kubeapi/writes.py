@@ -35,9 +35,10 @@ Obj = dict[str, Any]
 STRIPPED_FOR_APPLY = ("resourceVersion", "uid", "creationTimestamp", "generation")
 DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 DNS_SUBDOMAIN_MESSAGE = (
-    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', "
-    "and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation "
-    r"is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, "
+    "'-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', "
+    "regex used for validation is "
+    r"'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
 )
 
 
@@ -119,7 +120,8 @@ def apply_conflict(
     """The 409 the real server answers for server-side apply conflicts."""
     if len(conflicts) == 1:
         manager, path = conflicts[0]
-        message = f"Apply failed with 1 conflict: conflict with {_conflict_manager(live, manager)}: {path}"
+        who = _conflict_manager(live, manager)
+        message = f"Apply failed with 1 conflict: conflict with {who}: {path}"
     else:
         by_manager: dict[str, list[str]] = {}
         for manager, path in conflicts:
@@ -284,7 +286,8 @@ def _cause(error: jsonschema.ValidationError) -> dict[str, str]:
             "field": field,
         }
     if error.validator == "type":
-        message = f"Invalid value: {value}: {field} in body must be of type {error.validator_value}: {value}"
+        wanted = error.validator_value
+        message = f"Invalid value: {value}: {field} in body must be of type {wanted}: {value}"
     else:
         message = f"Invalid value: {value}: {error.message}"
     return {"reason": "FieldValueInvalid", "message": message, "field": field}
@@ -338,7 +341,8 @@ def _deployment_causes(obj: Obj) -> list[dict[str, str]]:
         return [
             {
                 "reason": "FieldValueInvalid",
-                "message": f"Invalid value: {json.dumps(labels)}: `selector` does not match template `labels`",
+                "message": f"Invalid value: {json.dumps(labels)}: "
+                "`selector` does not match template `labels`",
                 "field": "spec.template.metadata.labels",
             }
         ]
