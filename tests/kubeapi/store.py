@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import bisect
 import collections
-import copy
 import dataclasses
 import threading
 import uuid
@@ -66,6 +65,12 @@ class Page:
 
 def _spec_part(obj: Obj) -> Obj:
     return {k: v for k, v in obj.items() if k not in ("metadata", "status", "apiVersion", "kind")}
+
+
+def _clone(obj: Obj) -> Obj:
+    """A deep copy; stored objects are plain JSON, and a JSON round trip is several times
+    faster than copy.deepcopy."""
+    return orjson.loads(orjson.dumps(obj))
 
 
 def _without_times(obj: Obj) -> Obj:
@@ -253,7 +258,7 @@ class Store:
                 raise errors.not_found(rtype.plural, rtype.group, name)
             if live is None and namespace and not self.namespace_exists(namespace):
                 raise errors.not_found("namespaces", "", namespace)
-            new = mutate(copy.deepcopy(live) if live is not None else None)
+            new = mutate(_clone(live) if live is not None else None)
             new["apiVersion"], new["kind"] = rtype.api_version, rtype.kind
             meta = new.setdefault("metadata", {})
             if meta.get("name", name) != name:
@@ -330,7 +335,7 @@ class Store:
             raise errors.conflict(rtype.plural, rtype.group, live_meta["name"])
         if subresource == "status":
             # A status write changes status only (and keeps managedFields bookkeeping).
-            kept = copy.deepcopy(live)
+            kept = _clone(live)
             kept["status"] = new.get("status")
             if kept["status"] is None:
                 kept.pop("status")
@@ -342,7 +347,7 @@ class Store:
             new, meta = kept, kept["metadata"]
         elif "status" in rtype.subresources:
             if "status" in live:
-                new["status"] = copy.deepcopy(live["status"])
+                new["status"] = _clone(live["status"])
             else:
                 new.pop("status", None)
         for field in ("uid", "creationTimestamp"):
@@ -371,7 +376,7 @@ class Store:
                 return live
             del objects[(namespace, name)]
             self._rv += 1
-            gone = copy.deepcopy(live)
+            gone = _clone(live)
             gone["metadata"]["resourceVersion"] = str(self._rv)
             event = Event(rv=self._rv, storage=rtype.storage, type="DELETED", object=gone)
             self._log(event)
