@@ -266,3 +266,56 @@ def test_the_official_python_client_pages_applies_and_dry_runs(kubeapi: Emulator
             status["message"]
             == 'Apply failed with 1 conflict: conflict with "runtime-reconciler": .spec.replicas'
         )
+
+
+def test_the_python_client_watches_and_is_refused_by_rbac(tmp_path) -> None:
+    with Emulator(tokens={"reader": User(name="reader")}) as kubeapi:
+        kubeconfig = kubeapi.write_kubeconfig(tmp_path / "reader", token="reader")
+        admin = HttpClient(kubeapi.url, token=ADMIN_TOKEN)
+        admin.post(DEPLOYMENTS, deployment("web"))
+        api_client = kubernetes.config.new_client_from_config(str(kubeconfig))
+        with api_client:
+            apps = kubernetes.client.AppsV1Api(api_client)
+            with pytest.raises(kubernetes.client.ApiException) as refused:
+                apps.list_namespaced_deployment("default")
+            assert refused.value.status == 403
+            assert (
+                'User "reader" cannot list resource "deployments"'
+                in json.loads(refused.value.body)["message"]
+            )
+        admin_client = kubernetes.config.new_client_from_config(
+            str(kubeapi.write_kubeconfig(tmp_path / "admin"))
+        )
+        with admin_client:
+            apps = kubernetes.client.AppsV1Api(admin_client)
+            listed = apps.list_namespaced_deployment("default")
+            set_image(admin, "repo/app:2")
+            events = []
+            stream = kubernetes.watch.Watch().stream(
+                apps.list_namespaced_deployment,
+                "default",
+                resource_version=listed.metadata.resource_version,
+                timeout_seconds=1,
+            )
+            for event in stream:
+                events.append(
+                    (event["type"], event["object"].spec.template.spec.containers[0].image)
+                )
+            assert ("MODIFIED", "repo/app:2") in events
+
+
+def test_tables_for_kubectl_get(kubeapi: Emulator, kubeapi_http: HttpClient) -> None:
+    kubeapi_http.post(DEPLOYMENTS, deployment("web", replicas=2))
+    kubeapi.clock.advance(130)
+    accept = {"Accept": "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"}
+    table = kubeapi_http.get(DEPLOYMENTS, headers=accept).body
+    assert table["kind"] == "Table"
+    assert [c["name"] for c in table["columnDefinitions"]] == [
+        "Name",
+        "Ready",
+        "Up-to-date",
+        "Available",
+        "Age",
+    ]
+    assert table["rows"][0]["cells"] == ["web", "2/2", 2, 2, "2m10s"]
+    assert table["rows"][0]["object"]["kind"] == "PartialObjectMetadata"
