@@ -158,6 +158,8 @@ def _apply_op(doc: Any, op: Any) -> Any:
     if not isinstance(op, dict) or not isinstance(op.get("op"), str):
         raise PatchError("Unexpected kind: unknown")
     kind, path = op["op"], op.get("path")
+    if not isinstance(path, str):
+        raise PatchError(f"{kind} operation missing path string")
     if kind in ("add", "replace", "test") and "value" not in op:
         raise PatchError(f"{kind} operation missing value")
     if kind == "add":
@@ -668,7 +670,8 @@ def _partition_scalars(items: list, by: list) -> tuple[list, list]:
 
 
 def _partition_maps(items: list, by: list, merge_key: str) -> tuple[list, list]:
-    inside, outside = [], []
+    inside: list = []
+    outside: list = []
     for item in items:
         if not isinstance(item, dict):
             raise _bad_arg("map[string]interface {}", item)
@@ -722,7 +725,8 @@ def _sort_by(items: list, order: list, merge_key: str, item_kind: str) -> list:
 
 
 def _split_deletes(items: list) -> tuple[list, list]:
-    keep, delete = [], []
+    keep: list = []
+    delete: list = []
     for item in items:
         if not isinstance(item, dict):
             raise _bad_arg("map[string]interface {}", item)
