@@ -418,3 +418,153 @@ def test_refusals_read_like_kubectl(tmp_path: Path, kind: str, body: Any) -> Non
     theirs = kubectl_patch(tmp_path, objs, kind, body)
     assert isinstance(theirs, str), "kubectl accepted a patch this case expects it to refuse"
     assert ours(objs, kind, body) == theirs
+
+
+# Merge keys of the other kinds the product writes: Service ports by `port`, Job init
+# containers, ServiceAccount secrets, RBAC rules and subjects (replaced: no merge key).
+OTHER_KINDS = [
+    (
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "s"},
+            "spec": {
+                "selector": {"app": "a"},
+                "ports": [
+                    {"name": "http", "port": 80, "targetPort": 8080},
+                    {"name": "m", "port": 9090},
+                ],
+            },
+        },
+        {
+            "spec": {
+                "ports": [{"port": 443, "name": "https"}, {"port": 9090, "$patch": "delete"}],
+                "$setElementOrder/ports": [{"port": 443}, {"port": 80}],
+                "selector": {"app": None, "tier": "x"},
+            }
+        },
+    ),
+    (
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "c"},
+            "data": {"a": "1", "b": "2"},
+        },
+        {"data": {"a": None, "c": "3"}},
+    ),
+    (
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "c"},
+            "type": "Opaque",
+            "stringData": {"a": "1"},
+            "data": {"b": "Mg=="},
+        },
+        {"data": {"$patch": "replace", "z": "eg=="}},
+    ),
+    (
+        {
+            "apiVersion": "v1",
+            "kind": "ServiceAccount",
+            "metadata": {"name": "sa"},
+            "secrets": [{"name": "a"}],
+            "imagePullSecrets": [{"name": "r1"}],
+        },
+        {"secrets": [{"name": "b"}], "imagePullSecrets": [{"name": "r2"}]},
+    ),
+    (
+        {
+            "apiVersion": "batch/v1",
+            "kind": "Job",
+            "metadata": {"name": "j"},
+            "spec": {
+                "backoffLimit": 1,
+                "template": {
+                    "spec": {
+                        "restartPolicy": "Never",
+                        "containers": [
+                            {"name": "a", "image": "x", "env": [{"name": "A", "value": "1"}]}
+                        ],
+                        "initContainers": [{"name": "i", "image": "y"}],
+                    }
+                },
+            },
+        },
+        {
+            "spec": {
+                "template": {
+                    "spec": {
+                        "initContainers": [{"name": "i2", "image": "z"}],
+                        "containers": [{"name": "a", "env": [{"name": "B", "value": "2"}]}],
+                    }
+                }
+            }
+        },
+    ),
+    (
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "Role",
+            "metadata": {"name": "r"},
+            "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}],
+        },
+        {"rules": [{"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["patch"]}]},
+    ),
+    (
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": {"name": "rb"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "r"},
+            "subjects": [{"kind": "ServiceAccount", "name": "a", "namespace": "n"}],
+        },
+        {"subjects": [{"kind": "ServiceAccount", "name": "b", "namespace": "n"}]},
+    ),
+    (
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRole",
+            "metadata": {"name": "cr"},
+            "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}],
+        },
+        {"metadata": {"labels": {"x": "y"}}, "rules": []},
+    ),
+    (
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "p"},
+            "spec": {
+                "containers": [
+                    {"name": "a", "image": "x", "volumeMounts": [{"name": "v", "mountPath": "/a"}]}
+                ],
+                "tolerations": [{"key": "k", "operator": "Exists"}],
+                "volumes": [{"name": "v", "emptyDir": {}}],
+            },
+        },
+        {
+            "spec": {
+                "tolerations": [{"key": "j", "operator": "Exists"}],
+                "containers": [{"name": "a", "volumeMounts": [{"name": "w", "mountPath": "/b"}]}],
+                "volumes": [{"name": "w", "configMap": {"name": "c"}}],
+            }
+        },
+    ),
+]
+
+
+@pytest.mark.parametrize(("obj", "body"), OTHER_KINDS, ids=[o["kind"] for o, _ in OTHER_KINDS])
+def test_other_built_in_kinds_merge_as_kubectl_merges_them(
+    tmp_path: Path, obj: dict, body: dict
+) -> None:
+    theirs = kubectl_patch(tmp_path, [obj], "strategic", body)
+    assert not isinstance(theirs, str), theirs
+    assert ours([obj], "strategic", body) == theirs
+
+
+def test_custom_resources_have_no_strategic_merge_patch() -> None:
+    runtime = {"apiVersion": "runtimes.reconciler.dev/v1", "kind": "Runtime", "spec": {}}
+    with pytest.raises(patch.PatchError, match="strategic merge patch format is not supported"):
+        patch.strategic_merge_patch(runtime, {"spec": {"a": 1}}, kind="Runtime")

@@ -299,3 +299,8 @@ def test_field_sets_survive_their_encoding() -> None:
         paths = ssa.decode_fields(entry["fieldsV1"])
         assert ssa.decode_fields(json.loads(json.dumps(ssa.encode_fields(paths)))) == paths
         assert ssa.encode_fields(paths) == entry["fieldsV1"]
+
+
+def test_apply_needs_a_field_manager() -> None:
+    with pytest.raises(ValueError, match="fieldManager: Required value"):
+        ssa.apply(None, model(), manager="", force=False, kind="Deployment")

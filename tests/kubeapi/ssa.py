@@ -425,6 +425,11 @@ def apply(
     Fields `manager` applied last time and leaves out now are removed unless another manager
     owns them. `schema` is a custom resource's openAPIV3Schema.
     """
+    if not manager:
+        raise ValueError(
+            'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: '
+            "is required for apply patch"
+        )
     api_version = applied.get("apiVersion", "")
     root = _root_type(kind, api_version, schema)
     ignore_status = _has_status(root)
