@@ -304,3 +304,17 @@ def test_field_sets_survive_their_encoding() -> None:
 def test_apply_needs_a_field_manager() -> None:
     with pytest.raises(ValueError, match="fieldManager: Required value"):
         ssa.apply(None, model(), manager="", force=False, kind="Deployment")
+
+
+def test_merged_lists_keep_live_only_items_in_place_and_the_applied_order_otherwise() -> None:
+    def env(*names: str) -> dict:
+        return {**RUNTIME, "spec": {"env": [{"name": n, "value": n.lower()} for n in names]}}
+
+    def run(live: dict | None, applied: dict, manager: str) -> dict:
+        return ssa.apply(
+            live, applied, manager=manager, force=False, kind="Runtime", schema=RUNTIME_SCHEMA
+        )
+
+    live = run(None, env("A", "B", "C"), TOOL)
+    reordered = run(live, env("C", "N", "A"), OPERATOR)
+    assert [e["name"] for e in reordered["spec"]["env"]] == ["B", "C", "N", "A"]

@@ -331,35 +331,47 @@ def _merge(live: Any, applied: Any, t: _Type) -> Any:
 
 
 def _merge_items(live: list, applied: list, t: _Type) -> list:
-    """Both orders kept: walk the lists together, live-only items stay where they were."""
+    """structured-merge-diff's list order: the two lists walked together; live-only items stay
+    where they were, applied items come in the applied order, shared items where the applied
+    list puts them relative to each other."""
     item_type = t.item()
     live_keys = [_item_key(i, t) for i in live]
     applied_keys = [_item_key(i, t) for i in applied]
     live_by = dict(zip(live_keys, live, strict=True))
-    applied_set = set(applied_keys)
+    applied_by = dict(zip(applied_keys, applied, strict=True))
+    shared = [k for k in applied_keys if k in live_by]
+    next_shared = shared.pop(0) if shared else None
 
-    def merged(index: int) -> Any:
-        key = applied_keys[index]
-        if key in live_by and t.list_type == "map":
-            return _merge(live_by[key], applied[index], item_type)
-        return applied[index]
+    def item(key: tuple[str, Any]) -> Any:
+        if key in live_by and key in applied_by and t.list_type == "map":
+            return _merge(live_by[key], applied_by[key], item_type)
+        return applied_by[key] if key in applied_by else live_by[key]
 
-    out, done = [], set()
+    out = []
     i = j = 0
-    while i < len(live) or j < len(applied):
-        if i < len(live) and live_keys[i] in done:
-            i += 1
-        elif i < len(live) and live_keys[i] not in applied_set:
+    while i < len(live_keys) or j < len(applied_keys):
+        if i < len(live_keys) and j < len(applied_keys):
+            key = live_keys[i]
+            if key == applied_keys[j]:
+                out.append(item(key))
+                i, j = i + 1, j + 1
+                next_shared = shared.pop(0) if shared else None
+                continue
+            if key in applied_by and next_shared is not None and next_shared != key:
+                i += 1
+                continue
+        if i < len(live_keys) and live_keys[i] not in applied_by:
             out.append(live[i])
             i += 1
-        elif j < len(applied):
-            out.append(merged(j))
-            done.add(applied_keys[j])
-            if i < len(live) and live_keys[i] == applied_keys[j]:
-                i += 1
+            continue
+        if j < len(applied_keys):
+            key = applied_keys[j]
+            out.append(item(key))
             j += 1
-        else:
-            i += 1
+            if next_shared == key:
+                next_shared = shared.pop(0) if shared else None
+            continue
+        i += 1  # a live item the applied list already placed
     return out
 
 
