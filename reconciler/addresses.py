@@ -39,7 +39,12 @@ def image_address(workspace: str, image_id: str) -> str:
 
 
 def version_address(workspace: str, image_id: str, version: str) -> str:
-    return f"{image_address(workspace, image_id)}/versions/{version}"
+    return version_address_of(image_address(workspace, image_id), version)
+
+
+def version_address_of(image: str, version: str) -> str:
+    """A version's address under its image's address."""
+    return f"{image}{VERSIONS}{version}"
 
 
 def runtime_address(workspace: str, runtime_id: str) -> str:

@@ -23,6 +23,7 @@ from reconciler.targets import DEFAULT_TARGET
 
 if TYPE_CHECKING:
     from reconciler.apply.engine import Inputs
+    from reconciler.inputs.requests import UpgradeRequest
     from reconciler.planning.plan import Plan
 
 UPGRADE_SYNTAX = (
@@ -164,6 +165,11 @@ def _parser() -> argparse.ArgumentParser:
         "validate", parents=[where, inputs], help="check values and overrides without planning"
     )
 
+    commands.add_parser(
+        "crds",
+        help="print the CustomResourceDefinitions of the catalog (for kubectl apply -f -)",
+    )
+
     state = commands.add_parser("state", help="inspect the state or release its lock")
     state_commands = state.add_subparsers(dest="state_command", required=True, metavar="ACTION")
     state_commands.add_parser("list", parents=[where], help="list the resources in state")
@@ -184,7 +190,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     # traverse them again and again (a third of a large plan's time) and free nothing.
     gc.disable()
     args = _parser().parse_args(argv)
-    colour = not args.no_color and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    colour = (
+        not getattr(args, "no_color", False)
+        and sys.stdout.isatty()
+        and "NO_COLOR" not in os.environ
+    )
     try:
         return _COMMANDS[args.command](args, colour)
     except errors.ReconcilerError as exc:
@@ -213,7 +223,7 @@ def _inputs(args: argparse.Namespace) -> Inputs:
 
         overrides = load_overrides(args.overrides)
     specs = [*args.upgrade, *getattr(args, "specs", ())]
-    upgrades = ()
+    upgrades: tuple[UpgradeRequest, ...] = ()
     if specs:
         from reconciler.inputs.upgrade_specs import parse_spec
 
@@ -398,6 +408,13 @@ def _cmd_state(args: argparse.Namespace, colour: bool) -> int:
     return 0
 
 
+def _cmd_crds(args: argparse.Namespace, colour: bool) -> int:
+    from reconciler.targets import crds
+
+    sys.stdout.write(crds.render_yaml())
+    return 0
+
+
 _COMMANDS = {
     "plan": _cmd_plan,
     "apply": _cmd_apply,
@@ -405,6 +422,7 @@ _COMMANDS = {
     "show": _cmd_show,
     "validate": _cmd_validate,
     "state": _cmd_state,
+    "crds": _cmd_crds,
 }
 
 

@@ -1,17 +1,18 @@
-"""Value types of the runtime catalog: addresses, states, intents, specs and resources.
+"""Value types of the runtime catalog: states, kinds, intents, specs, resources, deployments.
 
 A resource is identified by its address (`workspaces/<ws>/runtimeImages/<id>`,
 `.../versions/<vX.Y.Z>`, `workspaces/<ws>/runtimes/<id>`) and carries a kind-specific
 spec plus up to two state intents: `platform` (Helm values) and `user` (SDK or overrides
-file). The effective state is derived from them by ceiling.py, never stored.
+file). The effective state is derived from them by planning/ceiling.py, never stored.
 
 A deployment (`workspaces/<ws>/deployments/<id>`) is not a catalog resource: it has no
 intents and no source, only compositions, one per experiment, each pinned to the image
 version it runs.
 
 Pure: no files, no clock. Rules that combine several resources (availability, latest
-version) live in availability.py; the two-source rule in ceiling.py; what deployments may run
-and how they upgrade in deployments.py and upgrades.py.
+version) live in planning/availability.py; the two-source rule in planning/ceiling.py;
+what deployments may run and how they upgrade in planning/deployments.py and
+planning/upgrades.py. Addresses are addresses.py's, version strings versions.py's.
 """
 
 from __future__ import annotations

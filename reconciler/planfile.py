@@ -8,12 +8,11 @@ against the state is the engine's check, done under the lock at apply time.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import orjson
 
-from reconciler import errors
+from reconciler import errors, files
 from reconciler.inputs import schema
 from reconciler.planning import plan_codec
 from reconciler.planning.plan import FORMAT_VERSION, Plan
@@ -27,10 +26,7 @@ def save(plan: Plan, path: str | os.PathLike[str]) -> None:
     )
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, target)
+        files.atomic_write(target, data)
     except OSError as exc:
         raise errors.PlanFileError(f"cannot write plan: {exc.strerror}", source=str(path)) from exc
 

@@ -4,11 +4,10 @@ Human output reads like Terraform's: one line per change led by its symbol, fiel
 diffs beneath, state moves naming the deciding source (and both intents when the
 ceiling holds one), one `⇡` line per composition that rolls, then what reviewers should
 know (warnings, upgrades the plan makes available, skipped compositions) and a
-`Plan: …` summary line. Colour only when asked (the CLI
-asks on a terminal). Nothing here prints secrets: specs carry none, and errors are
-rendered from their own messages.
+`Plan: …` summary line. Colour only when asked (the CLI asks on a terminal). Values
+of environment variables whose names look secret are redacted in every format.
 
-Views only: no decisions. What changes is plan.py's; what is printed where is cli.py's.
+Views only: no decisions. What changes is planning/diff.py's; what is printed where is cli.py's.
 """
 
 from __future__ import annotations
@@ -141,8 +140,8 @@ def _version_move(upgrade: CompositionUpgrade) -> str:
     """`v1.5.4 → v1.6.0`, naming the images when the composition changes image."""
     before, after = name_of(upgrade.before), name_of(upgrade.after)
     if image_of(upgrade.before) != image_of(upgrade.after):
-        before = f"{image_of(upgrade.before).rsplit('/', 1)[1]} {before}"
-        after = f"{image_of(upgrade.after).rsplit('/', 1)[1]} {after}"
+        before = f"{name_of(image_of(upgrade.before))} {before}"
+        after = f"{name_of(image_of(upgrade.after))} {after}"
     return f"{before} → {after}"
 
 
@@ -154,8 +153,8 @@ def _rollout(upgrade: CompositionUpgrade) -> str:
 
 def _composition_lines(deployment: Deployment) -> list[str]:
     return [
-        f"{c.experiment_id}: {c.runtime.rsplit('/', 1)[1]} on {name_of(c.image_version)} "
-        f"of {image_of(c.image_version).rsplit('/', 1)[1]}, "
+        f"{c.experiment_id}: {name_of(c.runtime)} on {name_of(c.image_version)} "
+        f"of {name_of(image_of(c.image_version))}, "
         f"{c.replicas} replica{'s' if c.replicas != 1 else ''}"
         for c in deployment.compositions
     ]

@@ -92,21 +92,34 @@ def test_second_apply_is_a_no_op() -> None:
     assert blob is not None and state.decode(blob.data, source="memory").serial == 1
 
 
-def test_long_applies_persist_in_batches(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(engine, "CHUNK", 5)
-    monkeypatch.setattr(engine, "PERSIST_EVERY", 5)
-    backend = MemoryBackend()
-    result = engine.apply(backend, MemoryTarget(), inputs=engine.Inputs(values=VALUES))
+def test_long_applies_persist_in_batches() -> None:
+    written: list[int] = []
+
+    class Recording(MemoryBackend):
+        def write(self, data: bytes, *, if_match: str | None) -> str:
+            written.append(len(state.decode(data, source=self.name).resources))
+            return super().write(data, if_match=if_match)
+
+    backend = Recording()
+    result = engine.apply(
+        backend,
+        MemoryTarget(),
+        inputs=engine.Inputs(values=VALUES),
+        batching=engine.Batching(size=5, persist_every=5),
+    )
     assert result.ok and result.state is not None
-    # 22 resources in batches of at most 5 per kind: several writes, each a new serial.
-    assert result.state.serial >= 5
-    assert len(result.state.resources) == 22
+    # 22 resources, handed over at most 5 of one kind at a time, persisted as soon as 5
+    # or more landed since the last write: every write records more, each a new serial.
+    assert written == sorted(written) and len(set(written)) == len(written)
+    assert written[-1] == 22 and len(written) >= 22 // 5
+    most = 5 + 5 - 1  # persist_every reached by a batch that started one short of it
+    assert all(
+        later - earlier <= most for earlier, later in zip([0, *written[:-1]], written, strict=True)
+    )
+    assert result.state.serial == len(written)
 
 
-def test_a_stop_request_persists_what_was_done_and_reruns_converge(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(engine, "CHUNK", 5)
+def test_a_stop_request_persists_what_was_done_and_reruns_converge() -> None:
     backend, stop = MemoryBackend(), threading.Event()
 
     class StopAfterFirstWrite(MemoryTarget):
@@ -115,7 +128,11 @@ def test_a_stop_request_persists_what_was_done_and_reruns_converge(
             stop.set()  # as a SIGTERM arriving mid-apply would
 
     result = engine.apply(
-        backend, StopAfterFirstWrite(), inputs=engine.Inputs(values=VALUES), stop=stop
+        backend,
+        StopAfterFirstWrite(),
+        inputs=engine.Inputs(values=VALUES),
+        stop=stop,
+        batching=engine.Batching(size=5),
     )
     assert result.interrupted and not result.ok
     assert result.state is not None and 0 < len(result.state.resources) < 22
@@ -167,16 +184,14 @@ def test_a_writer_cannot_overwrite_a_newer_state() -> None:
         state.check_successor(newer, document)  # lower serial
 
 
-def test_progress_is_reported_after_each_batch_up_to_the_total(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(engine, "CHUNK", 5)
+def test_progress_is_reported_after_each_batch_up_to_the_total() -> None:
     seen: list[tuple[int, int]] = []
     result = engine.apply(
         MemoryBackend(),
         MemoryTarget(),
         inputs=engine.Inputs(values=VALUES),
         progress=lambda done, total: seen.append((done, total)),
+        batching=engine.Batching(size=5),
     )
     assert result.ok
     assert len(seen) > 1

@@ -76,7 +76,7 @@ CASES = {
     ),
     "unknown image": (
         ["apply", "--auto-approve", *VALID, "--upgrade", "prod/solo=no-such-scorer"],
-        ["runtime image workspaces/global/runtimeImages/no-such-scorer does not exist"],
+        ["runtime image no-such-scorer does not exist in workspace prod or global"],
     ),
     "malformed spec": (
         ["upgrade", "prod/fraud", "prod/fraud:exp-1"],
@@ -84,7 +84,7 @@ CASES = {
     ),
     "runtime as a target": (
         ["upgrade", "prod/solo=workspaces/global/runtimes/h2o3-mojo"],
-        ["is a runtime: upgrades name a runtime image or version"],
+        ["is a runtime: a runtime image or one of its versions is needed"],
     ),
     "bad upgrade in an overrides file": (
         ["apply", "--auto-approve", "--overrides", "upgrades.yaml"],

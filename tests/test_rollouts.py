@@ -11,8 +11,6 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-import pytest
-
 from reconciler import errors, render
 from reconciler.apply import engine
 from reconciler.backends.memory import MemoryBackend
@@ -175,10 +173,7 @@ def test_a_rollout_waits_for_the_catalog_change_it_needs() -> None:
     assert pins(result)[(DEPLOYMENTS[0], "exp-a")] == V154
 
 
-def test_a_stop_request_finishes_the_batch_in_flight_and_reruns_converge(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(engine, "CHUNK", 4)
+def test_a_stop_request_finishes_the_batch_in_flight_and_reruns_converge() -> None:
     stop = threading.Event()
     backend, _ = deployed()
 
@@ -187,7 +182,13 @@ def test_a_stop_request_finishes_the_batch_in_flight_and_reruns_converge(
             super().put(address, manifest)
             stop.set()  # as a SIGTERM arriving mid-rollout would
 
-    result = engine.apply(backend, StopOnFirstRoll(), inputs=upgrade_all(), stop=stop)
+    result = engine.apply(
+        backend,
+        StopOnFirstRoll(),
+        inputs=upgrade_all(),
+        stop=stop,
+        batching=engine.Batching(size=4),
+    )
     assert result.interrupted and not result.ok
     rolled = sum(v == V160 for v in pins(result).values())
     assert 0 < rolled < 20 and rolled == len(result.rolled)

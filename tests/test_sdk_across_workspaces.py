@@ -30,4 +30,9 @@ def test_client_lists_runtimes_and_images_of_every_workspace(tmp_path: Path) -> 
     own_and_global = {entry.name for entry in team_a.runtimes.list()}
     assert "team-a runtime" in own_and_global and "H2O-3 MOJO Runtime" in own_and_global
     assert "team-b runtime" not in own_and_global
-    assert len(team_a.runtime_images.list()) == len(team_a.runtimes.images.list())
+    team_a_images = {entry.name for entry in team_a.runtime_images.list()}
+    assert team_a_images == {"team-a scorer"} | {
+        entry.name for entry in client.runtimes.images.list() if entry.workspace == "global"
+    }
+    every_workspace = {entry.workspace for entry in client.runtimes.images.list()}
+    assert every_workspace == {"global", "team-a", "team-b"}

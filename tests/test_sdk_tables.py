@@ -139,6 +139,13 @@ def test_entries_are_live_while_the_printed_rows_are_a_snapshot(workspace: Any) 
     assert runtimes[0].state == "DEPRECATED", "an entry reads the current state"
     assert runtimes[0]["state_reason"] == "Migrating to new runtime"
 
+    image = workspace.runtimes.images.create(name="Before", docker_image="r/s:2.0.0")
+    images = workspace.runtimes.images.list()
+    printed = repr(images)
+    image.update(name="After")
+    assert repr(images) == printed and "Before" in printed, "the rows are the listing's"
+    assert images[0].name == "After", "the entry is live"
+
 
 def test_images_and_versions_list_the_same_way(workspace: Any) -> None:
     image = workspace.runtimes.images.create(name="My Custom Scorer", docker_image="r/s:2.0.0")

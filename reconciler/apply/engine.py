@@ -35,12 +35,23 @@ from reconciler.planning.plan import Change, DeploymentChange, Plan
 from reconciler.targets import Target
 
 TOOL_VERSION = __version__
-# A long apply persists state every PERSIST_EVERY changes or PERSIST_SECONDS, whichever
-# comes first: often enough that a crash loses little, rarely enough that rewriting a
-# large state document does not dominate the apply.
-PERSIST_EVERY = 5000
-PERSIST_SECONDS = 10.0
-CHUNK = 500  # changes handed to the executor at once (and checked for a stop request)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Batching:
+    """How an apply cuts its work: `size` changes (or compositions) are handed to the
+    executor at once and a stop request is checked between batches; state is persisted
+    every `persist_every` changes or `persist_seconds`, whichever comes first.
+
+    The defaults persist often enough that a crash loses little, and rarely enough that
+    rewriting a large state document does not dominate the apply.
+    """
+
+    size: int = 500
+    persist_every: int = 5000
+    persist_seconds: float = 10.0
+
+
 DEFAULT_PARALLELISM = 10
 
 
@@ -197,6 +208,7 @@ def apply(
     parallelism: int = DEFAULT_PARALLELISM,
     stop: threading.Event | None = None,
     progress: Callable[[int, int], None] | None = None,
+    batching: Batching = Batching(),
 ) -> ApplyResult:
     """Apply a saved plan, or plan from `inputs` and apply that, under the state lock.
 
@@ -228,6 +240,7 @@ def apply(
             parallelism=parallelism,
             stop=stop or threading.Event(),
             progress=progress or (lambda _done, _total: None),
+            batching=batching,
         )
         return result
     finally:
@@ -246,6 +259,7 @@ def _execute(
     parallelism: int,
     stop: threading.Event,
     progress: Callable[[int, int], None],
+    batching: Batching,
 ) -> None:
     # Imported here so that plans, which never execute, do not pay for the executor's
     # thread pool machinery at startup.
@@ -267,7 +281,8 @@ def _execute(
 
     def persist_if_due() -> None:
         if pending and (
-            pending >= PERSIST_EVERY or time.monotonic() - last_persist >= PERSIST_SECONDS
+            pending >= batching.persist_every
+            or time.monotonic() - last_persist >= batching.persist_seconds
         ):
             persist()
 
@@ -275,7 +290,7 @@ def _execute(
     with executor.Executor(
         target, resources=resources, running=running, parallelism=parallelism
     ) as runner:
-        for batch in executor.batches(the_plan.changes, size=CHUNK):
+        for batch in executor.batches(the_plan.changes, size=batching.size):
             if stop.is_set():
                 result.interrupted = True
                 break
@@ -287,7 +302,7 @@ def _execute(
             persist_if_due()
             done += len(batch)
             progress(done, total)
-        for changes in executor.roll_batches(the_plan.deployments, size=CHUNK):
+        for changes in executor.roll_batches(the_plan.deployments, size=batching.size):
             if result.interrupted or stop.is_set():
                 result.interrupted = True
                 break

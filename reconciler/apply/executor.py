@@ -10,7 +10,7 @@ the catalog and deployments the `Executor` was given, so whatever its caller per
 between batches is what the target holds.
 
 Not here: locking, reading and writing state, when to persist and when to stop (engine.py);
-what to change (plan.py); the manifests themselves (manifests.py).
+what to change (planning/diff.py); the manifests themselves (targets/manifests.py).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from reconciler import errors
-from reconciler.addresses import composition_address, image_of
+from reconciler.addresses import composition_address, image_of, name_of
 from reconciler.model import Composition, Deployment, Kind, Resource
 from reconciler.planning import ceiling
 from reconciler.planning.plan import Action, Change, DeploymentChange
@@ -190,7 +190,7 @@ def _dependencies(change: Change) -> set[str]:
     if change.kind is Kind.RUNTIME:
         assert change.after is not None
         target = change.after.spec["runtime_image"]
-        return {target, image_of(target)} if "/versions/" in target else {target}
+        return {target, image_of(target)}
     return set()
 
 
@@ -281,7 +281,7 @@ def _roll_back(
     The state still records the previous version, so after this the composition runs
     exactly what the state says; a re-run of the upgrade tries again.
     """
-    label = previous.image_version.rsplit("/", 1)[1]
+    label = name_of(previous.image_version)
     try:
         document = manifests.composition_manifest(
             deployment,

@@ -7,12 +7,14 @@ drivers are imported only when asked for, so `reconciler --help` stays fast.
 
 from __future__ import annotations
 
+from typing import Any
+
 from reconciler.backends.base import DEFAULT_STATE, Backend, Blob, LockInfo, utc_now
 
 __all__ = ["DEFAULT_STATE", "Backend", "Blob", "LockInfo", "open_backend", "utc_now"]
 
 
-def open_backend(spec: str, **options: object) -> Backend:
+def open_backend(spec: str, **options: Any) -> Backend:
     """Open the backend a `--state` value names: `s3://bucket/key`, `memory://`, or a path.
 
     Heavy drivers are imported only here, when asked for, so `reconciler --help` stays fast.

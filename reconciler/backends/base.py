@@ -1,7 +1,7 @@
 """The backend contract: the Protocol every state backend implements, and its values.
 
 A backend moves bytes and an etag, nothing more: it knows nothing of the state format
-(that is state.py) nor of plans. Every backend offers the same four operations, and one
+(that is planning/state.py) nor of plans. Every backend offers the same four operations, and one
 conformance suite (tests/test_backend_conformance.py) runs against all of them.
 
 - `read()` returns the current bytes and their etag, or None when no state exists yet.
@@ -78,14 +78,45 @@ def utc_now() -> str:
 
 
 class Backend(Protocol):
-    """Storage for one state document. `name` says where, for messages."""
+    """Storage for one state document. `name` says where, for messages.
+
+    Every failure is a `reconciler.errors` error (library and OS errors are wrapped), and
+    none of them leaves a partial document behind: a reader sees the old bytes or the new.
+    """
 
     name: str
 
-    def read(self) -> Blob | None: ...
+    def read(self) -> Blob | None:
+        """The stored bytes and their etag, or None when no state was ever written.
 
-    def write(self, data: bytes, *, if_match: str | None) -> str: ...
+        Raises `BackendError` when the storage cannot be read (permissions, network).
+        """
+        ...
 
-    def lock(self, *, operation: str, timeout: float = 0.0) -> LockInfo: ...
+    def write(self, data: bytes, *, if_match: str | None) -> str:
+        """Store `data` if the stored etag is still `if_match` (None: if nothing is stored
+        yet), and return the etag of `data`.
 
-    def unlock(self, lock_id: str) -> None: ...
+        Raises `ConflictError` and stores nothing when the stored etag differs, so an update
+        made since `read()` is never lost, with or without the lock; `BackendError` when the
+        storage fails (the previous bytes are then still stored).
+        """
+        ...
+
+    def lock(self, *, operation: str, timeout: float = 0.0) -> LockInfo:
+        """Take the state's lock for `operation`, waiting up to `timeout` seconds for a holder
+        to release it; the returned `LockInfo.id` releases it.
+
+        A lock whose holder is provably gone (a heartbeat older than the backend's TTL, or a
+        dead process on this host) is taken over. Raises `LockHeldError` naming the holder
+        when the lock stays held past `timeout`; `BackendError` when the storage fails.
+        """
+        ...
+
+    def unlock(self, lock_id: str) -> None:
+        """Release the lock `lock_id`; how `state force-unlock ID` releases anyone's.
+
+        Raises `LockError` when the state is not locked or is locked under another ID (the
+        lock is then left as it is).
+        """
+        ...

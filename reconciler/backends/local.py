@@ -3,9 +3,10 @@
 Owns, for `state/reconciler.state.json` and any other path: reading the file with its
 etag (the sha256 of its bytes); compare-and-swap writes that keep the previous content in
 `<path>.backup` and replace the file atomically (temp file in the same directory, fsync,
-rename, fsync of the directory); the lock file `<path>.lock`. It also owns the lock
-document format, the wait-with-backoff loop and the heartbeat thread, which the S3 backend
-reuses. It does not own the state format (state.py) nor when to lock (engine.py).
+rename, fsync of the directory: reconciler/files.py); the lock file `<path>.lock`, taken
+and released with the lock document, waits and heartbeat that every backend shares
+(locking.py). It does not own the state format (planning/state.py) nor when to lock
+(apply/engine.py).
 
 Every compare-and-swap and every change to the lock file happens under flock(2) on the
 sidecar `<path>.flock`, so two writers on one host with the same etag cannot both win, and
@@ -20,7 +21,6 @@ import fcntl
 import logging
 import os
 import socket
-import tempfile
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -41,10 +41,10 @@ from reconciler.backends.locking import (
     wait_for_lock,
 )
 from reconciler.errors import BackendError, ConflictError, LockError, UsageError
+from reconciler.files import NEW_FILE_MODE, atomic_write, create_exclusive
 
 log = logging.getLogger(__name__)
 
-NEW_FILE_MODE = 0o644
 LOCK_POLL_FIRST_DELAY = 0.05  # a local lock costs a syscall to test, so poll briskly
 LOCK_POLL_MAX_DELAY = 1.0
 
@@ -136,11 +136,11 @@ class LocalBackend:
         try:
             with self._guarded():
                 try:
-                    _create_exclusive(self.lock_path, document)
+                    create_exclusive(self.lock_path, document)
                 except FileExistsError:
                     raw = _read_or_none(self.lock_path)
                     if raw is None:  # removed by hand between our two calls
-                        _create_exclusive(self.lock_path, document)
+                        create_exclusive(self.lock_path, document)
                     else:
                         self._take_over(raw, document)
         except OSError as exc:
@@ -217,51 +217,6 @@ class LocalBackend:
             detail=f"{path}: {exc.strerror or exc}",
             hint="check that the directory exists and is writable, and the disk is not full",
         )
-
-
-# Files.
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Replace `path` by `data` so that readers and crashes see the old or the new bytes."""
-    try:
-        mode = path.stat().st_mode & 0o777
-    except FileNotFoundError:
-        mode = NEW_FILE_MODE
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as file:
-            os.fchmod(file.fileno(), mode)
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp)
-        raise
-    _fsync_directory(path.parent)  # the rename itself must survive a crash
-
-
-def _create_exclusive(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, NEW_FILE_MODE)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    except BaseException:
-        os.close(fd)
-        path.unlink()
-        raise
-    os.close(fd)
-    _fsync_directory(path.parent)
-
-
-def _fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _read_or_none(path: Path) -> bytes | None:

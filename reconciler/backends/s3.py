@@ -13,8 +13,8 @@ Owns the backend protocol over S3 (AWS or any S3-compatible server):
   allows it. Every object is written with the configured server-side encryption.
 
 Does not own boto3: building the client, its retries, and turning its failures into
-`BackendError`s live in s3client.py. Nor the state format (state.py), when to lock
-(engine.py), or the lock document and waiting loop, which it shares with the local
+`BackendError`s live in s3client.py. Nor the state format (planning/state.py), when to lock
+(apply/engine.py), or the lock document and waiting loop, which it shares with the local
 backend (locking.py). Needs a server that honours conditional writes: AWS S3, SeaweedFS,
 MinIO and others do.
 """

@@ -283,4 +283,5 @@ def _age(response: dict[str, Any]) -> float:
         now = parsedate_to_datetime(headers["date"])
     except (KeyError, TypeError, ValueError):
         now = datetime.now(UTC)  # no Date header: fall back to our clock
-    return (now - response["LastModified"]).total_seconds()
+    modified: datetime = response["LastModified"]
+    return (now - modified).total_seconds()

@@ -9,7 +9,7 @@ and the dotted path that caused it.
 The entry → spec helpers are shared with overrides.py, whose API-managed resources use
 the same layout.
 
-Pure. Combining this with the user source and the prior state is desired.py's job.
+Pure. Combining this with the user source and the prior state is planning/desired.py's job.
 """
 
 from __future__ import annotations
@@ -129,7 +129,7 @@ def platform_catalog(values: Values) -> dict[str, Declared]:
         out[address] = Declared(Kind.IMAGE, image_spec(image), platform_intent(image))
         seen: dict[str, int] = {}
         for index, entry in enumerate(image.get("versions") or ()):
-            path = ("runtimeImages", image_id, "versions", index)
+            path: Path = ("runtimeImages", image_id, "versions", index)
             version = version_id(entry, fail, path)
             if version in seen:
                 raise fail(

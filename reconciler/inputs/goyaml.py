@@ -38,7 +38,7 @@ import re
 import struct
 from typing import Any
 
-from yaml.cyaml import CParser
+from yaml.cyaml import CParser  # type: ignore[attr-defined]  # the stubs omit the C classes
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 # --- go-yaml v2 scalar resolution -------------------------------------------------------
@@ -268,14 +268,13 @@ class _Decoder:
         return False
 
     def _build(self, node: Node) -> Any:
-        kind = node.__class__
-        if kind is ScalarNode:
+        if isinstance(node, ScalarNode):
             value = self._scalar(node)
             if isinstance(value, float) and not math.isfinite(value):
                 # Helm's JSON step fails on these ("json: unsupported value").
                 raise DecodeError(f"{node.value} is not a JSON number; quote it", node)
             return value
-        if kind is MappingNode:
+        if isinstance(node, MappingNode):
             return self._fill_mapping(node, {})
         return [self.value(child) for child in node.value]
 

@@ -7,10 +7,9 @@ create or update per workspace, deployments to create, an explicit list of API-m
 resources to delete, and runtime-image upgrades of deployments (`upgrades:`). Like SDK
 calls, it is additive: a resource absent from the file is left alone, never deleted.
 
-This module also owns the request types the SDK builds in code (`Overrides.of`).
-
-Pure: parses and checks the file's shape. Applying the requests to a catalog (ceiling
-rule, references, collisions) is desired.py's job; to deployments, deployments.py's.
+Pure: parses and checks the file's shape into the requests of requests.py. Applying
+them to a catalog (ceiling rule, references, collisions) is planning/desired.py's job; to
+deployments, planning/deployments.py's.
 """
 
 from __future__ import annotations
@@ -81,7 +80,7 @@ def parse_overrides(data: Any, *, source: str) -> Overrides:
 
     requests = []
     for index, entry in enumerate(data.get("stateChanges") or ()):
-        path = ("stateChanges", index)
+        path: tuple[str | int, ...] = ("stateChanges", index)
         address = _address(entry["resource"], fail, (*path, "resource"))
         requests.append(
             StateRequest(

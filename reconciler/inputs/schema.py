@@ -50,7 +50,8 @@ def load_schema(schema_name: str) -> dict[str, Any]:
     """The parsed schema `schemas/<schema_name>` (shared: do not modify it)."""
     path = SCHEMA_DIR / Path(schema_name).name
     with open(path, encoding="utf-8") as handle:
-        return json.load(handle)
+        schema: dict[str, Any] = json.load(handle)
+    return schema
 
 
 def _retrieve(uri: str) -> dict[str, Any]:
@@ -91,7 +92,8 @@ def validate(
         path, message, hint = _describe(violation, schema_name)
         kind = type(violation.kind).__name__
         # A missing key belongs after the keys that are there.
-        place = (*path, violation.kind.property) if kind == "Required" else path
+        missing: Any = violation.kind
+        place = (*path, missing.property) if kind == "Required" else path
         ranked.append(((order.position(place), _KIND_RANK.get(kind, 2)), path, message, hint))
     _, path, message, hint = min(ranked, key=lambda entry: entry[0])
     where = origin(path) if origin is not None else source
@@ -105,10 +107,11 @@ def _describe(
     violation: jsonschema_rs.ValidationError, schema_name: str
 ) -> tuple[JsonPath, str, str]:
     """(path, message, hint) for one violation, in the words of the document's author."""
-    kind = violation.kind
+    # The kinds are classes per keyword, each with its own fields, read by name below.
+    kind: Any = violation.kind
     name = type(kind).__name__
     path: JsonPath = tuple(violation.instance_path)
-    value = violation.instance
+    value: Any = violation.instance
     if name == "AdditionalProperties":
         unknown = list(kind.unexpected)
         allowed = sorted(_subschema(violation, schema_name).get("properties", {}))
@@ -142,7 +145,8 @@ def _describe(
 
 def _pattern_message(violation: jsonschema_rs.ValidationError, schema_name: str, value: Any) -> str:
     subschema = _subschema(violation, schema_name)
-    pattern = violation.kind.pattern
+    kind: Any = violation.kind
+    pattern = kind.pattern
     title = subschema.get("title")
     if not title:
         return f"{_show(value)} does not match the pattern {pattern}"
@@ -181,7 +185,7 @@ class _DocumentOrder:
 
     def __init__(self, instance: Any) -> None:
         self._instance = instance
-        self._indexes: dict[int, dict[str, int]] = {}
+        self._indexes: dict[int, dict[str | int, int]] = {}
 
     def position(self, path: JsonPath) -> tuple[int, ...]:
         node, out = self._instance, []

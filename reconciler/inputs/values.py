@@ -229,7 +229,7 @@ class _SetParser:
 
     def _until(self, stops: str) -> tuple[str, str | None]:
         """Characters up to one of `stops` (consumed; None at the end), `\\x` escaping x."""
-        out = []
+        out: list[str] = []
         text = self._text
         while self._pos < len(text):
             char = text[self._pos]
@@ -361,16 +361,16 @@ def _assign(node: Any, path: JsonPath, value: Any, *, label: str, done: JsonPath
         node = []
     if not isinstance(node, list):
         raise _conflict(label, done, node, "a list")
-    out = list(node)
-    out.extend([None] * (step + 1 - len(out)))
+    items: list[Any] = list(node)
+    items.extend([None] * (step + 1 - len(items)))
     if not rest:
-        out[step] = value
-        return out
-    child = out[step]
+        items[step] = value
+        return items
+    child = items[step]
     if isinstance(rest[0], str) and not isinstance(child, dict):
         child = None  # Helm replaces a non-map list item when a key is set inside it
-    out[step] = _assign(child, rest, value, label=label, done=here)
-    return out
+    items[step] = _assign(child, rest, value, label=label, done=here)
+    return items
 
 
 def _conflict(label: str, path: JsonPath, found: Any, wanted: str) -> ValuesError:

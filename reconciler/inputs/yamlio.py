@@ -96,7 +96,9 @@ def _block_scalar_risk(text: str) -> bool:
         if any(c.isdigit() for c in header.group(1)):
             return True  # an explicit indentation: content may sit at any depth
         line_start = text.rfind("\n", 0, header.start()) + 1
-        parent = _LEADING_INDICATORS.match(text, line_start).end() - line_start
+        leading = _LEADING_INDICATORS.match(text, line_start)
+        assert leading is not None  # the pattern matches the empty string
+        parent = leading.end() - line_start
         position = text.index("\n", header.start()) + 1
         for _ in range(_LINES_TO_LOOK_AT):
             end = text.find("\n", position)
@@ -210,9 +212,10 @@ def _load_reference(text: str, *, source: str, error: type[InputError]) -> Any:
         return goyaml.load(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        line, column = (mark.line, mark.column) if mark else (0, 0)
         problem = exc.problem or exc.context or "invalid YAML"
         context = f" ({exc.context})" if exc.problem and exc.context else ""
-        raise _located(error, f"{problem}{context}", mark.line, mark.column, text, source) from None
+        raise _located(error, f"{problem}{context}", line, column, text, source) from None
     except yaml.YAMLError as exc:  # reader errors: bytes no YAML text may contain
         offset = getattr(exc, "position", 0)
         prefix = text.encode("utf-8")[:offset].decode("utf-8", errors="ignore")
@@ -249,7 +252,7 @@ class _ManifestDumper(yaml.CSafeDumper):
         return True
 
 
-def _represent_str(dumper: yaml.BaseDumper, value: str) -> yaml.ScalarNode:
+def _represent_str(dumper: _ManifestDumper, value: str) -> yaml.ScalarNode:
     if value == "<<" or not isinstance(goyaml.resolve_plain(value), str):
         return dumper.represent_scalar(goyaml.STR_TAG, value, style="'")
     if "\n" in value:

@@ -3,8 +3,7 @@
 A version is selectable only if neither it nor its image is DISABLED; a runtime only if
 neither it nor its image is DISABLED. The *latest available version* of an image is the
 highest semantic version whose availability is ACTIVE, else the highest DEPRECATED one;
-DISABLED versions never count. An image id names the workspace's own image of that id,
-else `global`'s (`image_seen_from`).
+DISABLED versions never count.
 
 Pure: reads a mapping of resources, changes nothing.
 """
@@ -16,28 +15,10 @@ from collections.abc import Mapping
 from functools import cached_property
 
 from reconciler import errors
-from reconciler.addresses import image_address, image_of
-from reconciler.model import GLOBAL_WORKSPACE, Kind, Resource, State, most_restrictive
+from reconciler.addresses import image_of, name_of
+from reconciler.model import Kind, Resource, State, most_restrictive
 from reconciler.planning import ceiling
-from reconciler.versions import normalize_version, version_key
-
-
-def image_seen_from(
-    workspace: str, reference: str, *, resources: Mapping[str, Resource], what: str
-) -> str:
-    """`<image-id>[/versions/<version>]` → the address it names for `workspace`: the
-    workspace's own image if it has one, else `global`'s, which may not exist either.
-
-    `what` names the reference in the error about a malformed version.
-    """
-    image_id, _, version = reference.partition("/versions/")
-    home = workspace
-    if image_address(workspace, image_id) not in resources:
-        home = GLOBAL_WORKSPACE
-    address = image_address(home, image_id)
-    if version:
-        address += "/versions/" + normalize_version(version, what=what)
-    return address
+from reconciler.versions import version_key
 
 
 class Availability:
@@ -63,8 +44,7 @@ class Availability:
         if resource.kind is Kind.VERSION:
             return most_restrictive(own, self.state_of(image_of(address)))
         if resource.kind is Kind.RUNTIME:
-            target = resource.spec["runtime_image"]
-            image = image_of(target) if "/versions/" in target else target
+            image = image_of(resource.spec["runtime_image"])
             if image in self.resources:
                 return most_restrictive(own, self.state_of(image))
         return own
@@ -76,7 +56,7 @@ class Availability:
             if resource.kind is Kind.VERSION:
                 index[image_of(resource.address)].append(resource)
         for versions in index.values():
-            versions.sort(key=lambda r: version_key(r.address.rsplit("/", 1)[1]))
+            versions.sort(key=lambda r: version_key(name_of(r.address)))
         return index
 
     def versions_of(self, image_address: str) -> list[Resource]:

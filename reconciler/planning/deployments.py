@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from reconciler import errors
-from reconciler.addresses import Address, runtime_address
+from reconciler.addresses import is_version, workspace_of
 from reconciler.inputs.requests import NewComposition, NewDeployment, Overrides, UpgradeRequest
 from reconciler.model import GLOBAL_WORKSPACE, Composition, Deployment, Kind, Resource, State
-from reconciler.planning import ceiling
+from reconciler.planning import ceiling, references
 from reconciler.planning.upgrades import Resolver
 
 _CHOICE_ORDER = (State.ACTIVE, State.DEPRECATED)  # a runtime is never selected DISABLED
@@ -39,10 +39,6 @@ class Wanted:
     deployments: Mapping[str, Deployment]
     warnings: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
-
-
-def workspace_of(address: str) -> str:
-    return address.split("/", 2)[1]
 
 
 def build_deployments(
@@ -182,37 +178,18 @@ class Selector:
         )
 
     def _named(self, reference: str, *, workspace: str, where: str) -> Resource:
-        resources = self.resolver.resources
-        if reference.startswith("workspaces/"):
-            try:
-                parsed = Address.parse(reference)
-            except errors.InputError as exc:
-                raise errors.InputError(f"{where}{exc.summary}", hint=exc.hint) from None
-            address = str(parsed)
-            if parsed.kind is not Kind.RUNTIME or parsed.workspace not in (
-                workspace,
-                GLOBAL_WORKSPACE,
-            ):
-                raise errors.InputError(
-                    f"{where}{reference} is not a runtime of workspace {workspace} or global",
-                    hint="name a runtime the deployment's workspace sees",
-                )
-        else:
-            address = runtime_address(workspace, reference)
-            if address not in resources:
-                address = runtime_address(GLOBAL_WORKSPACE, reference)
-        runtime = resources.get(address)
-        if runtime is None or runtime.kind is not Kind.RUNTIME:
-            raise errors.NotFoundError(
-                f"{where}runtime {reference} does not exist in workspace {workspace} or global",
-                hint="workspace.runtimes.list() (or `reconciler state list`) shows the runtimes",
+        try:
+            address = references.runtime(
+                reference, workspace=workspace, resources=self.resolver.resources
             )
-        return runtime
+        except (errors.InputError, errors.NotFoundError) as exc:
+            raise type(exc)(f"{where}{exc.summary}", detail=exc.detail, hint=exc.hint) from None
+        return self.resolver.resources[address]
 
     def pin(self, runtime: Resource, *, label: str, where: str, warnings: list[str]) -> Resource:
         """The version a runtime resolves to for a new composition."""
         target = runtime.spec["runtime_image"]
-        if "/versions/" in target:
+        if is_version(target):
             state = self.resolver.availability(target)
             if state is State.DISABLED:
                 because = self.resolver.disabled_because(target)

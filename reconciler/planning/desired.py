@@ -19,11 +19,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from reconciler import errors
-from reconciler.addresses import Address, image_address, image_of
+from reconciler.addresses import image_of, workspace_of
 from reconciler.inputs.bootstrap import Declared
 from reconciler.inputs.requests import Overrides
-from reconciler.model import GLOBAL_WORKSPACE, Intent, Kind, Resource, State
-from reconciler.planning import ceiling
+from reconciler.model import Intent, Kind, Resource, State
+from reconciler.planning import ceiling, references
 
 REMOVED = Intent(state=State.DISABLED, reason=ceiling.REMOVED_FROM_VALUES)
 
@@ -84,11 +84,15 @@ def _apply_overrides(desired: dict[str, Resource], overrides: Overrides) -> None
             )
         spec = item.spec
         if item.kind is Kind.RUNTIME:
-            workspace = Address.parse(item.address).workspace
-            spec = {
-                **spec,
-                "runtime_image": _resolve_image(spec["runtime_image"], workspace, desired),
-            }
+            try:
+                target = references.image(
+                    spec["runtime_image"], workspace=workspace_of(item.address), resources=desired
+                )
+            except (errors.InputError, errors.NotFoundError) as exc:
+                raise type(exc)(
+                    f"{overrides.where(item.path)}{exc.summary}", detail=exc.detail, hint=exc.hint
+                ) from None
+            spec = {**spec, "runtime_image": target}
         user = item.user if item.user is not None else (old.user if old else None)
         if old is None:
             desired[item.address] = Resource.model_validate(
@@ -139,25 +143,6 @@ def _apply_overrides(desired: dict[str, Resource], overrides: Overrides) -> None
             prefix = delete.address + "/versions/"
             for address in [a for a in desired if a.startswith(prefix)]:
                 del desired[address]
-
-
-def _resolve_image(reference: str, workspace: str, desired: Mapping[str, Resource]) -> str:
-    """A runtime's image reference → an address.
-
-    A full address is taken as is. An id (`custom`, `custom/versions/v1.0.0`) names an
-    image of the runtime's own workspace if it has one, else a bootstrap-managed image of
-    `global`, which every workspace sees.
-    """
-    if reference.startswith("workspaces/"):
-        return str(Address.parse(reference))
-    image_id, _, version = reference.partition("/versions/")
-    home = workspace
-    if image_address(workspace, image_id) not in desired and (
-        image_address(GLOBAL_WORKSPACE, image_id) in desired
-    ):
-        home = GLOBAL_WORKSPACE
-    suffix = f"/versions/{version}" if version else ""
-    return str(Address.parse(image_address(home, image_id) + suffix))
 
 
 def _check_references(desired: Mapping[str, Resource]) -> None:

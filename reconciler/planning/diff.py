@@ -1,4 +1,4 @@
-"""Plans: the changes that move a prior state to a desired catalog.
+"""Diffing: the plan that moves a prior state to a desired catalog.
 
 `compute_plan` compares the desired resources with the prior state's and returns a
 `Plan`: creates, field-level updates, replaces (an immutable field changed), state
@@ -10,8 +10,8 @@ plan that changes images or versions also lists the deployments it gives an upgr
 prior state's lineage and serial and a digest of its inputs, so that a plan saved for
 later is refused once it is stale.
 
-Pure: no files, no network, no clock. The change types are changes.py's and the plan's
-JSON form plan_json.py's; applying lives in engine.py, views in render.py.
+Pure: no files, no network, no clock. The plan's types are plan.py's and its JSON form
+plan_codec.py's; applying lives in apply/engine.py, views in render.py.
 """
 
 from __future__ import annotations
@@ -75,11 +75,11 @@ def compute_plan(
                 Change(address, before.kind, Action.DELETE, before, None, reason="delete requested")
             )
     changes.sort(key=_apply_order)
-    before = prior_deployments or {}
-    after = before if desired_deployments is None else desired_deployments
-    rolls = _deployment_changes(before, after, desired) if after is not before else []
+    running = prior_deployments or {}
+    wanted = running if desired_deployments is None else desired_deployments
+    rolls = _deployment_changes(running, wanted, desired) if wanted is not running else []
     available: tuple[AvailableUpgrade, ...] = ()
-    if changes and before:
+    if changes and running:
         rolling = frozenset(
             (change.address, upgrade.experiment_id)
             for change in rolls
@@ -88,7 +88,7 @@ def compute_plan(
         available = newly_available(
             before=Resolver(prior),
             after=Resolver(desired),
-            deployments=before.values(),
+            deployments=running.values(),
             changed=(change.address for change in changes),
             rolling=rolling,
         )

@@ -1,11 +1,13 @@
-"""Changes: what a plan does to one catalog resource or one deployment.
+"""Plans: what a plan is, and what it does to each catalog resource and deployment.
 
-The values a plan is made of: the `Action` (its values are the symbols printed in plans),
-a resource's `Change` with the `FieldChange`s, `StateMove` and `Hold` that explain it, and
-a deployment's `DeploymentChange` with the `CompositionUpgrade`s that roll.
+The values a plan is made of: the `Plan` itself with its `Summary`; the `Action` (its
+values are the symbols printed in plans); a resource's `Change` with the `FieldChange`s,
+`StateMove` and `Hold` that explain it; a deployment's `DeploymentChange` with the
+`CompositionUpgrade`s that roll; and, for reviewers, the `AvailableUpgrade`s a catalog
+change creates.
 
-Values only: deciding what changes is plan.py's, writing changes down plan_json.py's,
-carrying them out executor.py's.
+Values only: deciding what changes is diff.py's, writing a plan down plan_codec.py's,
+carrying it out apply/executor.py's.
 """
 
 from __future__ import annotations
@@ -171,8 +173,10 @@ class Plan:
     @property
     def summary(self) -> Summary:
         counts = {action: 0 for action in Action}
-        for change in (*self.changes, *self.deployments):
+        for change in self.changes:
             counts[change.action] += 1
+        for rolled in self.deployments:
+            counts[rolled.action] += 1
         return Summary(
             add=counts[Action.CREATE],
             change=counts[Action.UPDATE],

@@ -5,7 +5,7 @@ plan's contract with reviewers and with later applies: it carries every change w
 and the prior state's lineage, serial and input digest by which apply refuses a stale plan.
 
 Pure: dicts in, dicts out. Reading and writing files, the format-version check and schema
-validation are planfile.py's; what a plan says is plan.py's and changes.py's.
+validation are reconciler/planfile.py's; what a plan says is plan.py's.
 """
 
 from __future__ import annotations

@@ -29,11 +29,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from reconciler import errors
-from reconciler.addresses import Address, image_of, name_of
+from reconciler.addresses import image_of, name_of, version_address_of, workspace_of
 from reconciler.inputs.requests import WILDCARD, UpgradeRequest
-from reconciler.model import GLOBAL_WORKSPACE, Composition, Deployment, Kind, Resource, State
-from reconciler.planning import ceiling
-from reconciler.planning.availability import Availability, image_seen_from
+from reconciler.model import Composition, Deployment, Kind, Resource, State
+from reconciler.planning import ceiling, references
+from reconciler.planning.availability import Availability
 from reconciler.planning.plan import AvailableUpgrade
 from reconciler.versions import SEMVER_PATTERN, normalize_version, version_key
 
@@ -199,40 +199,26 @@ class Resolver:
     ) -> str:
         """A target reference (module docstring) → the address of an existing image or
         version the deployment's workspace sees."""
-        workspace = deployment.address.split("/", 2)[1]
         try:
-            if reference.startswith("workspaces/"):
-                parsed = Address.parse(reference)
-                if parsed.kind is Kind.RUNTIME:
-                    raise errors.InputError(
-                        f"{reference} is a runtime: upgrades name a runtime image or version",
-                        hint="name the runtime image (or one of its versions) to run",
-                    )
-                if parsed.workspace not in (workspace, GLOBAL_WORKSPACE):
-                    raise errors.InputError(
-                        f"{reference} belongs to workspace {parsed.workspace}, which "
-                        f"{deployment.address} does not see",
-                        hint="use an image of the deployment's workspace, or one of global",
-                    )
-                address = str(parsed)
-            elif SEMVER_PATTERN.match(reference):
+            if SEMVER_PATTERN.match(reference):
                 version = normalize_version(reference, what="upgrade target")
-                address = f"{image_of(composition.image_version)}/versions/{version}"
-            else:
-                address = image_seen_from(
-                    workspace, reference, resources=self.resources, what="upgrade target"
-                )
-        except errors.InputError as exc:
-            raise errors.InputError(f"{where}{exc.summary}", hint=exc.hint) from None
-        if address not in self.resources:
-            raise errors.NotFoundError(
-                f"{where}runtime image {address} does not exist",
+                address = version_address_of(image_of(composition.image_version), version)
+                if address not in self.resources:
+                    raise errors.NotFoundError(
+                        f"runtime image {image_of(address)} has no version {version}",
+                        hint=references.IMAGE_HINT,
+                    )
+                return address
+            return references.image(
+                reference, workspace=workspace_of(deployment.address), resources=self.resources
+            )
+        except (errors.InputError, errors.NotFoundError) as exc:
+            raise type(exc)(
+                f"{where}{exc.summary}",
                 detail=f"asked for {deployment.address} {composition.experiment_id} as "
                 f"{reference!r}",
-                hint="workspace.runtimes.images.list() (or `reconciler state list`) shows the "
-                "images and versions that exist",
-            )
-        return address
+                hint=exc.hint,
+            ) from None
 
 
 def newly_available(
@@ -246,11 +232,7 @@ def newly_available(
     """Compositions whose available upgrade a catalog change creates or moves, or whose
     own version it disables; `rolling` (deployment, experiment) pairs upgrade in the plan
     itself and are left out. Only images and versions in `changed` are looked at."""
-    images = {
-        image_of(address) if "/versions/" in address else address
-        for address in changed
-        if "/runtimeImages/" in address
-    }
+    images = {image_of(address) for address in changed if "/runtimeImages/" in address}
     if not images:
         return ()
     found = []

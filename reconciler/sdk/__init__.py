@@ -21,7 +21,7 @@ backends and targets as the CLI: user intents are recorded in the state, so a la
 Helm values apply keeps every change the ceiling rule says it must keep. Objects read
 the current state on every property access. Errors are the `reconciler.errors` tree.
 
-Modules: client.py (Client, workspaces), images.py, versions.py, runtimes.py,
+Modules: client.py (Client, workspaces), images.py (images and their versions), runtimes.py,
 deployments.py, objects.py (what catalog objects share, and the SDK's checks), handles.py
 (what every object and collection shares), tables.py (what `list()` returns), session.py
 (state, target, transactions).
@@ -29,10 +29,9 @@ deployments.py, objects.py (what catalog objects share, and the SDK's checks), h
 
 from reconciler.sdk.client import Client, Workspace
 from reconciler.sdk.deployments import Composition, Deployment
-from reconciler.sdk.images import RuntimeImage
+from reconciler.sdk.images import RuntimeImage, RuntimeImageVersion
 from reconciler.sdk.runtimes import Runtime
 from reconciler.sdk.tables import Table
-from reconciler.sdk.versions import RuntimeImageVersion
 
 __all__ = [
     "Client",

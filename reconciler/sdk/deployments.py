@@ -27,7 +27,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from reconciler import errors
-from reconciler.addresses import check_experiment_id, deployment_address
+from reconciler.addresses import check_experiment_id, deployment_address, name_of, workspace_of
 from reconciler.inputs.requests import (
     WILDCARD,
     NewComposition,
@@ -38,12 +38,11 @@ from reconciler.inputs.requests import (
 from reconciler.model import Composition as PinnedComposition
 from reconciler.model import Deployment as DeploymentRecord
 from reconciler.sdk.handles import Collection, Entity, Handle, timestamp
-from reconciler.sdk.images import RuntimeImage
+from reconciler.sdk.images import RuntimeImage, RuntimeImageVersion
 from reconciler.sdk.objects import check_uid, check_workspace_writable, id_from_name, sdk_requests
 from reconciler.sdk.runtimes import Runtime
-from reconciler.sdk.session import Session, Snapshot, workspace_of
+from reconciler.sdk.session import Session, Snapshot
 from reconciler.sdk.tables import Table
-from reconciler.sdk.versions import RuntimeImageVersion
 
 COMPOSITION_KEYS = ("experiment_id", "model_type", "runtime", "replicas")
 
@@ -145,7 +144,7 @@ class Deployment(Handle):
 
     @property
     def id(self) -> str:
-        return self._address.rsplit("/", 1)[1]
+        return name_of(self._address)
 
     @property
     def uid(self) -> str:
@@ -335,9 +334,18 @@ class Deployments(Collection[Deployment]):
 
     # Catalog collections filter by field; deployments keep the filterless list() and
     # count() their users have always called.
-    def list(self) -> Table[Deployment]:
+    def list(self, **filters: Any) -> Table[Deployment]:
         """A table of the workspace's deployments."""
+        _no_filters("list", filters)
         return super().list()
 
-    def count(self) -> int:
+    def count(self, **filters: Any) -> int:
+        _no_filters("count", filters)
         return super().count()
+
+
+def _no_filters(method: str, filters: Mapping[str, Any]) -> None:
+    if filters:
+        raise TypeError(
+            f"deployments.{method}() got an unexpected keyword argument {next(iter(filters))!r}"
+        )

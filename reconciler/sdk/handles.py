@@ -18,7 +18,8 @@ from datetime import datetime
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from reconciler import errors
-from reconciler.sdk.session import Session, Snapshot, workspace_of
+from reconciler.addresses import name_of, workspace_of
+from reconciler.sdk.session import Session, Snapshot
 from reconciler.sdk.tables import Table
 
 
@@ -119,7 +120,7 @@ class Collection(Generic[T]):
         return f"list() shows the uids of {self._describe_scope()}"
 
     def _match(self, key: str, record: Record) -> bool:
-        return key in (record.uid, record.address, record.address.rsplit("/", 1)[1])
+        return key in (record.uid, record.address, name_of(record.address))
 
     def list(self, **filters: Any) -> Table[T]:
         """A table of the objects whose fields equal every `filters` value."""

@@ -1,13 +1,21 @@
-"""Runtime images, as the SDK shows them: `workspace.runtimes.images`.
+"""Runtime images and their versions, as the SDK shows them: `workspace.runtimes.images`.
 
 `workspace.runtimes.images` (also `workspace.runtime_images`) creates API-managed images
 and lists what the workspace sees: its own images, then the bootstrap-managed ones of
 `global`; `client.runtimes.images` lists every workspace's. An image is created with its
-first version (see versions.py for how a docker image's tag names it); `update()` may
-add another. Images change state with `deprecate`, `disable` and `enable`.
+first version; `update()` may add another. Images change state with `deprecate`,
+`disable` and `enable`.
 
-Owns the image objects, their collections and the requests they make. Which version is
-the current one (the latest available) is availability.py's rule.
+A version (`image.versions`) is one container image of a runtime image, named
+`vMAJOR.MINOR.PATCH`. It comes from the docker image's tag with a `v` prepended
+(`scorer:2.0.0` → `v2.0.0`); a tag that is not a semantic version (`latest`, `nightly`)
+needs an explicit `version=`. Versions change state with `deprecate`, `disable` and
+`activate` (what images and runtimes call `enable`); they have no update or delete of
+their own: deleting the image deletes them.
+
+Owns the image and version objects, their collections and the requests they make. Which
+version is the current one (the latest available) is planning/availability.py's rule.
+One module for both: an image lists its versions and a version names its image.
 """
 
 from __future__ import annotations
@@ -16,21 +24,161 @@ import uuid
 from typing import ClassVar
 
 from reconciler import errors
-from reconciler.addresses import image_of
-from reconciler.inputs.requests import Overrides
-from reconciler.model import Kind, Resource
+from reconciler.addresses import Address, image_of, name_of, version_address
+from reconciler.inputs.requests import ApiResource, Overrides
+from reconciler.model import DEFAULT_READINESS_PROBE_PATH, Kind, Resource, State
+from reconciler.sdk.handles import Collection, Record
 from reconciler.sdk.objects import (
+    KIND_LABELS,
     LIFECYCLE_FIELDS,
     NAMED_FIELDS,
     CatalogCollection,
+    CatalogObject,
     NamedObject,
+    api_managed,
     api_resource,
     sdk_requests,
 )
 from reconciler.sdk.session import Session, Snapshot
-from reconciler.sdk.versions import RuntimeImageVersions, new_version
+from reconciler.versions import normalize_version, split_image_reference, version_from_tag
 
 MAX_LISTED = 10  # runtimes named in the error about deleting an image still in use
+
+
+class RuntimeImageVersion(CatalogObject):
+    """One versioned container image of a runtime image (`.../versions/v2.1.0`)."""
+
+    KIND = Kind.VERSION
+    FIELDS = (
+        "uid",
+        "version",
+        "docker_image",
+        "readiness_probe_path",
+        *LIFECYCLE_FIELDS,
+        "address",
+    )
+
+    @property
+    def version(self) -> str:
+        """`vMAJOR.MINOR.PATCH`."""
+        return name_of(self._address)
+
+    @property
+    def docker_image(self) -> str:
+        return self._resource.spec["image"]
+
+    @property
+    def readiness_probe_path(self) -> str:
+        return self._resource.spec["readiness_probe_path"]
+
+    @property
+    def image(self) -> RuntimeImage:
+        """The runtime image this version belongs to."""
+        return RuntimeImage(self._session, image_of(self._address))
+
+    def activate(self) -> None:
+        """Make the version ACTIVE again, as far as the platform's state allows."""
+        self._move(State.ACTIVE, "")
+
+
+def new_version(
+    image: str,
+    docker_image: str,
+    *,
+    version: str | None,
+    readiness_probe_path: str | None,
+    snapshot: Snapshot,
+) -> ApiResource:
+    """The request adding `docker_image` to `image`, as the version it is or implies."""
+    if (
+        not isinstance(docker_image, str)
+        or not docker_image
+        or any(c.isspace() for c in docker_image)
+    ):
+        raise errors.InputError(
+            f"docker_image must be a container image reference, not {docker_image!r}",
+            hint='pass docker_image="docker.io/myorg/scorer:2.0.0"',
+        )
+    probe = DEFAULT_READINESS_PROBE_PATH if readiness_probe_path is None else readiness_probe_path
+    if not isinstance(probe, str) or not probe.startswith("/"):
+        raise errors.InputError(
+            f"readiness_probe_path must be an HTTP path starting with '/', not {probe!r}",
+            hint=f"leave it out for the default, {DEFAULT_READINESS_PROBE_PATH}",
+        )
+    _, tag = split_image_reference(docker_image)
+    if version is not None:
+        number = normalize_version(str(version), what="version=")
+    else:
+        derived = version_from_tag(tag)
+        if derived is None:
+            raise errors.InputError(
+                f"cannot derive a version from docker image {docker_image!r}: its tag "
+                f"{tag!r} is not a semantic version",
+                detail="a version is the image's tag with a v prepended (2.0.0 → v2.0.0); "
+                "tags such as latest or nightly say nothing about the version",
+                hint='pass an explicit version, such as version="v1.0.0"',
+            )
+        number = derived
+    parent = Address.parse(image)
+    address = version_address(parent.workspace, parent.id, number)
+    existing = snapshot.resources.get(address)
+    if existing is not None:
+        raise errors.ConflictError(
+            f"version {number} of runtime image {image} already exists",
+            detail=f"{address} runs {existing.spec['image']}",
+            hint="pass version= with a new version number",
+        )
+    spec = {"image": docker_image, "readiness_probe_path": probe}
+    return api_resource(address, kind=Kind.VERSION, spec=spec, uid=str(uuid.uuid4()))
+
+
+class RuntimeImageVersions(Collection[RuntimeImageVersion]):
+    """The versions of one runtime image, oldest first."""
+
+    COLUMNS: ClassVar[tuple[str, ...]] = ("version", "docker_image", "state", "uid")
+    OBJECT = RuntimeImageVersion
+
+    def __init__(self, session: Session, image: str) -> None:
+        super().__init__(session)
+        self._image = image
+
+    def _scope(self, snapshot: Snapshot) -> list[Resource]:
+        return snapshot.catalog.versions_of(self._image)
+
+    def _describe_scope(self) -> str:
+        return f"the versions of {self._image}"
+
+    def _label(self) -> str:
+        return KIND_LABELS[Kind.VERSION]
+
+    def _match(self, key: str, record: Record) -> bool:
+        # "2.1.0" finds v2.1.0, as the tag it came from would.
+        return super()._match(key, record) or version_from_tag(key) == name_of(record.address)
+
+    def create(
+        self,
+        docker_image: str,
+        *,
+        version: str | None = None,
+        readiness_probe_path: str | None = None,
+    ) -> RuntimeImageVersion:
+        """Add a version; it is derived from the tag unless `version=` is given."""
+        added: list[str] = []
+
+        def build(snapshot: Snapshot) -> Overrides:
+            api_managed(snapshot, self._image, kind=Kind.IMAGE, doing="add a version to")
+            request = new_version(
+                self._image,
+                docker_image,
+                version=version,
+                readiness_probe_path=readiness_probe_path,
+                snapshot=snapshot,
+            )
+            added[:] = [request.address]
+            return sdk_requests(resources=(request,))
+
+        self._session.commit(build)
+        return RuntimeImageVersion(self._session, added[0])
 
 
 class RuntimeImage(NamedObject):
@@ -57,7 +205,7 @@ class RuntimeImage(NamedObject):
     def current_version(self) -> str | None:
         """The latest available version (`v2.1.0`); None when every version is DISABLED."""
         latest = self._latest()
-        return None if latest is None else latest.address.rsplit("/", 1)[1]
+        return None if latest is None else name_of(latest.address)
 
     @property
     def docker_image(self) -> str | None:

@@ -8,7 +8,7 @@ one kind a workspace sees: its own, then the bootstrap-managed ones of `global`.
 
 The rules: ids derived from display names, which resources a workspace sees, and that only
 API-managed resources are updated or deleted. State changes (`deprecate`, `disable`,
-`enable`) are plain requests: the ceiling rule is desired.py's, run by the engine under
+`enable`) are plain requests: the ceiling rule is planning/desired.py's, run by the engine under
 the lock.
 """
 
@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any, ClassVar, TypeVar
 
 from reconciler import errors
-from reconciler.addresses import ID_PATTERN, Address
+from reconciler.addresses import ID_PATTERN, Address, name_of
 from reconciler.inputs.requests import ApiResource, Delete, Overrides, StateRequest
 from reconciler.model import GLOBAL_WORKSPACE, Kind, Resource, State
 from reconciler.planning import ceiling
@@ -221,7 +221,7 @@ class NamedObject(CatalogObject):
 
     @property
     def id(self) -> str:
-        return self._address.rsplit("/", 1)[1]
+        return name_of(self._address)
 
     @property
     def name(self) -> str:
@@ -271,8 +271,17 @@ class CatalogCollection(Collection[T]):
     def _new_address(self, name: str) -> str:
         """Where a new object named `name` goes: this workspace, which is not `global`."""
         new_id = id_from_name(name, kind=self.OBJECT.KIND)
+        return str(Address(kind=self.OBJECT.KIND, workspace=self._home(), id=new_id))
+
+    def _home(self) -> str:
+        """The workspace new objects go to; a collection of every workspace has none."""
+        if self._workspace is None:
+            raise errors.UsageError(
+                "a listing of every workspace cannot create: say which workspace",
+                hint="use client.workspaces.get(NAME) and create from there",
+            )
         check_workspace_writable(self._workspace)
-        return str(Address(kind=self.OBJECT.KIND, workspace=self._workspace, id=new_id))
+        return self._workspace
 
     def _check_new(self, snapshot: Snapshot, address: str, *, uid: str | None, name: str) -> None:
         """Refuse a uid already in use, and an id already taken where the workspace would
@@ -282,7 +291,7 @@ class CatalogCollection(Collection[T]):
         for seen in (address, str(in_global)):
             taken = snapshot.resources.get(seen)
             if taken is not None:
-                shown = taken.spec.get("display_name") or seen.rsplit("/", 1)[1]
+                shown = taken.spec.get("display_name") or name_of(seen)
                 raise errors.ConflictError(
                     f"cannot create {self._label()} {name!r}: {seen} already exists "
                     f"(named {shown!r})",

@@ -6,7 +6,7 @@ workspace's. `model_type` and `runtime_image` are fixed at creation: `update()` 
 them (delete and recreate instead), and refuses bootstrap-managed runtimes altogether.
 
 Owns the requests these calls make and the checks of their arguments; the ceiling rule
-and reference checks run in desired.py, inside the engine.
+and reference checks run in planning/desired.py, inside the engine.
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from typing import Any, ClassVar
 import pydantic
 
 from reconciler import errors
-from reconciler.addresses import Address
+from reconciler.addresses import is_version
 from reconciler.inputs.requests import Overrides
-from reconciler.model import GLOBAL_WORKSPACE, Kind, RuntimeSpec
-from reconciler.planning.availability import image_seen_from
-from reconciler.sdk.images import AllRuntimeImages, RuntimeImage, RuntimeImages
+from reconciler.model import Kind, RuntimeSpec
+from reconciler.planning import references
+from reconciler.sdk.images import AllRuntimeImages, RuntimeImage, RuntimeImages, RuntimeImageVersion
 from reconciler.sdk.objects import (
     LIFECYCLE_FIELDS,
     NAMED_FIELDS,
@@ -31,7 +31,6 @@ from reconciler.sdk.objects import (
     sdk_requests,
 )
 from reconciler.sdk.session import Session, Snapshot
-from reconciler.sdk.versions import RuntimeImageVersion
 
 # SDK argument → spec field, where the names differ from the spec's.
 SPEC_FIELDS = {
@@ -67,7 +66,7 @@ class Runtime(NamedObject):
     def runtime_image(self) -> RuntimeImage | RuntimeImageVersion:
         """The image (its latest available version is used) or the pinned version."""
         target = self._resource.spec["runtime_image"]
-        if "/versions/" in target:
+        if is_version(target):
             return RuntimeImageVersion(self._session, target)
         return RuntimeImage(self._session, target)
 
@@ -164,44 +163,21 @@ def runtime_spec(fields: dict[str, Any], *, address: str) -> dict[str, Any]:
 def resolve_runtime_image(value: object, *, workspace: str, snapshot: Snapshot) -> str:
     """The address of the image or version a runtime is to use, checked to be visible.
 
-    Accepts an image or version object, an address, a uid, or an id (`my-scorer`,
-    `my-scorer/versions/v1.0.0`) of the workspace's own images, else of `global`'s.
+    Accepts an image or version object, a uid, or a reference as planning/references.py
+    reads it (an id of the workspace's own images, else of `global`'s, or an address).
     """
     if isinstance(value, RuntimeImage | RuntimeImageVersion):
-        address = value.address
+        reference = value.address
     elif isinstance(value, str) and value:
         owner = snapshot.uid_owner(value)
-        if owner is not None:
-            address = owner.address
-        elif value.startswith("workspaces/"):
-            address = str(Address.parse(value))
-        else:
-            address = image_seen_from(
-                workspace, value, resources=snapshot.resources, what="runtime_image"
-            )
+        reference = owner.address if owner is not None else value
     else:
         raise errors.InputError(
             f"runtime_image must be a runtime image, one of its versions, or its address, "
             f"not {value!r}",
             hint="pass the object images.create() or images.get() returned",
         )
-    parsed = Address.parse(address)
-    if parsed.kind is Kind.RUNTIME:
-        raise errors.InputError(
-            f"runtime_image must name a runtime image or a version, not runtime {address}"
-        )
-    if address not in snapshot.resources:
-        raise errors.NotFoundError(
-            f"runtime image {address} does not exist",
-            hint="workspace.runtimes.images.list() shows the images this workspace sees",
-        )
-    if parsed.workspace not in (workspace, GLOBAL_WORKSPACE):
-        raise errors.InputError(
-            f"{address} belongs to workspace {parsed.workspace}, which workspace "
-            f"{workspace} does not see",
-            hint="use an image of this workspace, or a bootstrap-managed one of global",
-        )
-    return address
+    return references.image(reference, workspace=workspace, resources=snapshot.resources)
 
 
 class AllRuntimes(CatalogCollection[Runtime]):
@@ -255,9 +231,7 @@ class Runtimes(CatalogCollection[Runtime]):
 
         def build(snapshot: Snapshot) -> Overrides:
             self._check_new(snapshot, address, uid=uid, name=name)
-            target = resolve_runtime_image(
-                runtime_image, workspace=self._workspace, snapshot=snapshot
-            )
+            target = resolve_runtime_image(runtime_image, workspace=self._home(), snapshot=snapshot)
             spec = runtime_spec({**fields, "runtime_image": target}, address=address)
             item = api_resource(address, kind=Kind.RUNTIME, spec=spec, uid=new_uid)
             return sdk_requests(resources=(item,))

@@ -10,11 +10,12 @@ call never acts on a state it did not check (optimistic concurrency on the state
 and serial; the engine's lock and compare-and-swap writes do the rest).
 
 Does not own what the requests are (images.py, runtimes.py), nor the ceiling rule,
-reference and collision checks: desired.py runs them inside the engine, under the lock.
+reference and collision checks: planning/desired.py runs them inside the engine, under the lock.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 import warnings
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from reconciler import errors
+from reconciler.addresses import workspace_of
 from reconciler.apply import engine
 from reconciler.backends import DEFAULT_STATE, Backend, open_backend
 from reconciler.inputs.requests import Overrides
@@ -35,11 +37,6 @@ SOURCE = "sdk"  # how plans and errors name requests made through the SDK
 # Each retry follows another writer's successful commit, so this bounds a livelock under
 # heavy contention, not a wait: waiting for the lock is `lock_timeout`'s job.
 MAX_ATTEMPTS = 25
-
-
-def workspace_of(address: str) -> str:
-    """`workspaces/<ws>/...` → `<ws>`."""
-    return address.split("/", 2)[1]
 
 
 @dataclass(frozen=True)
@@ -173,10 +170,10 @@ class Session:
                 self.backend,
                 self.target,
                 inputs=engine.Inputs(overrides=overrides),
-                confirm=lambda plan, seen=snapshot: _planned_from(plan, seen),
+                confirm=functools.partial(_planned_from, snapshot=snapshot),
                 lock_timeout=self.lock_timeout,
             )
-            if not _planned_from(result.plan, snapshot):
+            if not _planned_from(result.plan, snapshot=snapshot):
                 continue
             if not result.ok:
                 raise _apply_error(result)
@@ -190,7 +187,7 @@ class Session:
         )
 
 
-def _planned_from(plan: Plan, snapshot: Snapshot) -> bool:
+def _planned_from(plan: Plan, *, snapshot: Snapshot) -> bool:
     return (plan.prior_lineage, plan.prior_serial) == (snapshot.lineage, snapshot.serial)
 
 

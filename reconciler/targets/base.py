@@ -1,8 +1,9 @@
 """The target contract: the Protocol every target implements.
 
-A target stores and removes one manifest per address; it knows nothing of plans or
-state. Every target offers the same two operations; a memory target ships beside the
-real ones so that SDK users can test their own code.
+A target stores, reads back and removes one manifest per address; it knows nothing of
+plans or state. Every target offers the same operations, and one conformance suite
+(tests/test_target_conformance.py) runs against all of them; a memory target ships
+beside the real ones so that SDK users can test their own code.
 """
 
 from __future__ import annotations
@@ -15,10 +16,28 @@ DEFAULT_TARGET = f"dir:{DEFAULT_DIR}"  # where the CLI and the SDK apply by defa
 
 
 class Target(Protocol):
-    """`put` creates or replaces the object at `address`; `delete` removes it if present."""
+    """Where the objects of a catalog and its deployments live. `name` says where.
+
+    Addresses are the state's (`workspaces/<ws>/runtimes/<id>`, compositions under
+    `.../deployments/<id>/compositions/<experiment>`). Calls for different addresses may run
+    in parallel threads. Every failure is a `TargetError` (library and OS errors wrapped),
+    and a failed call leaves the object as it was or as asked, never half written.
+    """
 
     name: str
 
-    def put(self, address: str, manifest: Mapping[str, Any]) -> None: ...
+    def put(self, address: str, manifest: Mapping[str, Any]) -> None:
+        """Create or replace the object at `address` with `manifest`.
 
-    def delete(self, address: str) -> None: ...
+        When it returns, `get(address)` gives `manifest` back; the target keeps its own copy,
+        so changing `manifest` afterwards changes nothing stored.
+        """
+        ...
+
+    def get(self, address: str) -> dict[str, Any] | None:
+        """The object held at `address` (a fresh copy), or None if there is none."""
+        ...
+
+    def delete(self, address: str) -> None:
+        """Remove the object at `address`; nothing to remove is not an error."""
+        ...

@@ -3,18 +3,17 @@
 The layout mirrors addresses (`<root>/workspaces/global/runtimes/h2o3-mojo.yaml`), so the
 tree is easy to review and works as a GitOps render target for Argo CD or Flux. Each
 file is written to a temporary name and renamed into place: a reader never sees half a
-manifest, and a crash leaves either the old or the new file.
+manifest, and a crash leaves either the old or the new file (files.py).
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from reconciler import errors
+from reconciler import errors, files
 from reconciler.inputs import yamlio
 
 
@@ -31,18 +30,30 @@ class DirTarget:
         text = yamlio.dump_yaml(dict(manifest))
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                    handle.write(text)
-                os.replace(tmp, path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            files.atomic_write(path, text.encode())
         except OSError as exc:
             raise errors.TargetError(
                 f"cannot write {path}: {exc.strerror}", hint="check the target directory"
             ) from exc
+
+    def get(self, address: str) -> dict[str, Any] | None:
+        path = self.path_of(address)
+        try:
+            text = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise errors.TargetError(f"cannot read {path}: {exc.strerror}") from exc
+        try:
+            found = yamlio.load_yaml(text, source=str(path))
+        except errors.InputError as exc:
+            raise errors.TargetError(
+                f"{path} is not a manifest: {exc.summary}",
+                hint="remove or restore the file; the next apply writes it again",
+            ) from exc
+        if not isinstance(found, dict):
+            raise errors.TargetError(f"{path} is not a manifest: not a mapping")
+        return found
 
     def delete(self, address: str) -> None:
         path = self.path_of(address)

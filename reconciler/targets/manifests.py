@@ -21,7 +21,7 @@ from typing import Any
 
 import orjson
 
-from reconciler.addresses import Address
+from reconciler.addresses import Address, name_of, workspace_of
 from reconciler.model import Composition, Deployment, Kind, Resource
 from reconciler.planning import ceiling
 
@@ -80,7 +80,7 @@ def composition_manifest(
 ) -> dict[str, Any]:
     """The `apps/v1` Deployment serving one composition on its pinned version."""
     address = deployment.address
-    workspace, deployment_id = address.split("/")[1], address.rsplit("/", 1)[1]
+    workspace, deployment_id = workspace_of(address), name_of(address)
     selector = {
         f"{LABEL_PREFIX}/deployment": deployment_id,
         f"{LABEL_PREFIX}/experiment": composition.experiment_id,

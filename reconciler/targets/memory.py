@@ -18,6 +18,11 @@ class MemoryTarget:
         with self._lock:
             self.objects[address] = copy.deepcopy(dict(manifest))
 
+    def get(self, address: str) -> dict[str, Any] | None:
+        with self._lock:
+            found = self.objects.get(address)
+            return None if found is None else copy.deepcopy(found)
+
     def delete(self, address: str) -> None:
         with self._lock:
             self.objects.pop(address, None)

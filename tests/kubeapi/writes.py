@@ -106,43 +106,16 @@ def replace(
     )
 
 
-def _conflict_manager(live: Obj | None, manager: str) -> str:
-    for entry in (live or {}).get("metadata", {}).get("managedFields") or []:
-        if entry.get("manager") == manager and entry.get("operation") == "Update":
-            text = f'"{manager}" using {entry.get("apiVersion")}'
-            return f"{text} at {entry['time']}" if entry.get("time") else text
-    return f'"{manager}"'
-
-
-def apply_conflict(
-    rtype: ResourceType, name: str, live: Obj | None, conflicts: list[tuple[str, str]]
-) -> errors.ApiError:
-    """The 409 the real server answers for server-side apply conflicts."""
-    if len(conflicts) == 1:
-        manager, path = conflicts[0]
-        who = _conflict_manager(live, manager)
-        message = f"Apply failed with 1 conflict: conflict with {who}: {path}"
-    else:
-        by_manager: dict[str, list[str]] = {}
-        for manager, path in conflicts:
-            by_manager.setdefault(manager, []).append(path)
-        lines = []
-        for manager in sorted(by_manager):
-            lines.append(f"conflicts with {_conflict_manager(live, manager)}:")
-            lines.extend(f"- {path}" for path in by_manager[manager])
-        message = f"Apply failed with {len(conflicts)} conflicts: " + "\n".join(lines)
+def apply_conflict(rtype: ResourceType, name: str, conflict: ssa.ApplyConflict) -> errors.ApiError:
+    """The 409 the real server answers for server-side apply conflicts (ssa.py words it)."""
     causes = [
-        {
-            "reason": "FieldManagerConflict",
-            "message": f"conflict with {_conflict_manager(live, m)}",
-            "field": p,
-        }
-        for m, p in conflicts
+        {"reason": "FieldManagerConflict", "message": f'conflict with "{manager}"', "field": path}
+        for manager, path in conflict.conflicts
     ]
     details = {"name": name, "kind": rtype.plural, "causes": causes}
     if rtype.group:
         details["group"] = rtype.group
-    return errors.ApiError(409, "Conflict", message, details=details)
+    return errors.ApiError(409, "Conflict", str(conflict), details=details)
 
 
 def patch(
@@ -181,12 +154,7 @@ def patch(
                         now=emulator.clock.rfc3339(),
                     )
                 except ssa.ApplyConflict as exc:
-                    raise apply_conflict(
-                        rtype,
-                        route.name,
-                        emulator.store.find(rtype.storage, route.namespace, route.name),
-                        exc.conflicts,
-                    ) from exc
+                    raise apply_conflict(rtype, route.name, exc) from exc
             assert live is not None
             if patch_type == "merge":
                 return patches.merge_patch(live, body)
