@@ -314,3 +314,37 @@ def test_auth_can_i_answers_from_rbac(tmp_path: Path) -> None:
             'deployments.apps "x" is forbidden: User "ci" cannot delete resource "deployments" '
             'in API group "apps" in the namespace "default"'
         ) in forbidden.stderr
+
+
+def test_the_shipped_crds_serve_validate_and_prune(kubectl: Kubectl) -> None:
+    crds = Path(__file__).resolve().parents[1] / "examples" / "chart" / "crds"
+    kubectl("apply", "--server-side", "-f", str(crds))
+    runtime = (
+        "apiVersion: runtimes.reconciler.dev/v1\nkind: Runtime\n"
+        "metadata: {name: h2o3-mojo}\n"
+        "spec: {modelType: h2o3_mojo, runtimeImage: workspaces/global/runtimeImages/h2o,"
+        " state: ACTIVE, unknownField: 1}\n"
+    )
+    kubectl(
+        "apply", "--server-side", "--field-manager=runtime-reconciler", "-f", "-", stdin=runtime
+    )
+    table = kubectl("get", "runtimes").stdout.splitlines()
+    assert table[0].split()[:5] == ["NAME", "MODEL", "TYPE", "IMAGE", "STATE"]
+    assert table[1].split()[:4] == [
+        "h2o3-mojo",
+        "h2o3_mojo",
+        "workspaces/global/runtimeImages/h2o",
+        "ACTIVE",
+    ]
+    spec = yaml.safe_load(kubectl("get", "runtime", "h2o3-mojo", "-o", "yaml").stdout)["spec"]
+    assert "unknownField" not in spec
+    refused = kubectl(
+        "apply",
+        "--server-side",
+        "-f",
+        "-",
+        check=False,
+        stdin=runtime.replace("h2o3-mojo}", "bad}").replace("ACTIVE", "RETIRED"),
+    )
+    assert refused.returncode == 1
+    assert 'spec.state: Unsupported value: "RETIRED"' in refused.stderr

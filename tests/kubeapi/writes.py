@@ -236,6 +236,36 @@ def _field(path: Any) -> str:
     return text
 
 
+# The API server's words for the bounds a schema sets (kube-openapi's validation errors).
+BOUND_WORDING = {
+    "pattern": "should match '{}'",
+    "maxLength": "should be at most {} chars long",
+    "minLength": "should be at least {} chars long",
+    "maximum": "should be less than or equal to {}",
+    "minimum": "should be greater than or equal to {}",
+    "maxItems": "must have at most {} items",
+    "minItems": "should have at least {} items",
+}
+
+
+def prune(value: Any, schema: dict[str, Any] | None) -> Any:
+    """Drop the fields a structural schema does not declare, as the API server prunes custom
+    resources (unless `x-kubernetes-preserve-unknown-fields`)."""
+    if not isinstance(schema, dict) or schema.get("x-kubernetes-preserve-unknown-fields"):
+        return value
+    if isinstance(value, dict):
+        properties = schema.get("properties")
+        extra = schema.get("additionalProperties")
+        if properties is None and isinstance(extra, dict):
+            return {k: prune(v, extra) for k, v in value.items()}
+        if properties is None:
+            return value if extra is True or "type" not in schema else {}
+        return {k: prune(v, properties[k]) for k, v in value.items() if k in properties}
+    if isinstance(value, list):
+        return [prune(item, schema.get("items")) for item in value]
+    return value
+
+
 def _cause(error: jsonschema.ValidationError) -> dict[str, str]:
     field = _field(error.absolute_path)
     if error.validator == "required":
@@ -253,15 +283,20 @@ def _cause(error: jsonschema.ValidationError) -> dict[str, str]:
             "message": f"Unsupported value: {value}: supported values: {supported}",
             "field": field,
         }
+    wanted = error.validator_value
     if error.validator == "type":
-        wanted = error.validator_value
         message = f"Invalid value: {value}: {field} in body must be of type {wanted}: {value}"
+    elif error.validator in BOUND_WORDING:
+        message = f"Invalid value: {value}: {field} in body " + BOUND_WORDING[
+            error.validator
+        ].format(wanted)
     else:
         message = f"Invalid value: {value}: {error.message}"
     return {"reason": "FieldValueInvalid", "message": message, "field": field}
 
 
 def validate(rtype: ResourceType, obj: Obj) -> None:
+    """Raise 422 Invalid for an object its type refuses; custom resources are pruned first."""
     name = obj["metadata"].get("name", "")
     causes: list[dict[str, str]] = []
     if rtype.kind != "SelfSubjectAccessReview" and (
@@ -288,6 +323,15 @@ def validate(rtype: ResourceType, obj: Obj) -> None:
                 }
             )
     elif not rtype.builtin and rtype.schema:
+        kept = prune(
+            {k: v for k, v in obj.items() if k not in ("apiVersion", "kind", "metadata")},
+            rtype.schema,
+        )
+        for key in [
+            k for k in obj if k not in ("apiVersion", "kind", "metadata") and k not in kept
+        ]:
+            del obj[key]
+        obj.update(kept)
         validator = _validator(json.dumps(rtype.schema, sort_keys=True))
         causes.extend(
             _cause(e)
