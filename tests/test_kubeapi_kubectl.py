@@ -8,6 +8,7 @@ import threading
 import time
 from pathlib import Path
 
+import kubernetes
 import yaml
 
 from tests.kubeapi import Emulator, User
@@ -348,3 +349,22 @@ def test_the_shipped_crds_serve_validate_and_prune(kubectl: Kubectl) -> None:
     )
     assert refused.returncode == 1
     assert 'spec.state: Unsupported value: "RETIRED"' in refused.stderr
+
+
+def test_over_https_kubectl_authenticates_with_its_bearer_token(tmp_path: Path) -> None:
+    with Emulator(tokens={"ci-token": User(name="ci")}, tls=True) as kubeapi:
+        assert kubeapi.url.startswith("https://127.0.0.1:")
+        admin = Kubectl(
+            kubeconfig=kubeapi.write_kubeconfig(tmp_path / "admin"), cache_dir=tmp_path / "cache"
+        )
+        admin("create", "role", "reader", "--verb=get,list", "--resource=configmaps")
+        admin("create", "rolebinding", "reader", "--role=reader", "--user=ci")
+        ci = kubeapi.write_kubeconfig(tmp_path / "ci", token="ci-token")
+        assert "as:" not in ci.read_text()
+        assert admin("auth", "can-i", "list", "configmaps", kubeconfig=ci).stdout.strip() == "yes"
+        refused = admin("create", "configmap", "x", kubeconfig=ci, check=False)
+        expected = 'User "ci" cannot create resource "configmaps" in API group "" in the namespace'
+        assert f'{expected} "default"' in refused.stderr
+        with kubernetes.config.new_client_from_config(str(ci)) as api_client:
+            core = kubernetes.client.CoreV1Api(api_client)
+            assert core.list_namespaced_config_map("default").items == []

@@ -28,8 +28,12 @@ def main(argv: list[str] | None = None) -> int:
         default=1.0,
         help="seconds a Deployment's new pod takes to become ready",
     )
+    parser.add_argument(
+        "--tls", action="store_true", help="serve HTTPS with a self-signed certificate"
+    )
     args = parser.parse_args(argv)
-    emulator = Emulator(realtime=True, pod_ready_seconds=args.rollout_seconds).start(args.port)
+    emulator = Emulator(realtime=True, pod_ready_seconds=args.rollout_seconds, tls=args.tls)
+    emulator.start(args.port)
     if args.kubeconfig:
         emulator.write_kubeconfig(args.kubeconfig, context=args.context)
     print(emulator.url, flush=True)

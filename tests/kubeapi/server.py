@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import ssl
 import threading
 import time
 import urllib.parse
@@ -589,9 +590,13 @@ class Server(http.server.ThreadingHTTPServer):
     request_queue_size = 128
 
 
-def serve(emulator: Emulator, port: int = 0) -> tuple[Server, threading.Thread]:
+def serve(
+    emulator: Emulator, port: int = 0, tls: ssl.SSLContext | None = None
+) -> tuple[Server, threading.Thread]:
     handler = type("EmulatorHandler", (Handler,), {"emulator": emulator})
     server = Server(("127.0.0.1", port), handler)
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(
         target=server.serve_forever,
         kwargs={"poll_interval": 0.05},
