@@ -368,3 +368,23 @@ def test_over_https_kubectl_authenticates_with_its_bearer_token(tmp_path: Path) 
         with kubernetes.config.new_client_from_config(str(ci)) as api_client:
             core = kubernetes.client.CoreV1Api(api_client)
             assert core.list_namespaced_config_map("default").items == []
+
+
+def test_scale_and_secrets(kubeapi: Emulator, kubectl: Kubectl) -> None:
+    kubectl("apply", "-f", "-", stdin=DEPLOYMENT)
+    kubectl("scale", "deployment/web", "--replicas=5")
+    assert kubectl("get", "deploy", "web", "-o", "jsonpath={.spec.replicas}").stdout == "5"
+    kubeapi.clock.advance(2)
+    assert (
+        kubectl("get", "deploy", "web", "-o", "jsonpath={.status.availableReplicas}").stdout == "5"
+    )
+    kubectl("create", "secret", "generic", "creds", "--from-literal=token=s3cr3t")
+    data = kubectl("get", "secret", "creds", "-o", "jsonpath={.data.token}").stdout
+    assert data == "czNjcjN0"
+    secret = (
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: plain}\nstringData: {password: hunter2}\n"
+    )
+    kubectl("apply", "-f", "-", stdin=secret)
+    stored = yaml.safe_load(kubectl("get", "secret", "plain", "-o", "yaml").stdout)
+    assert stored["data"] == {"password": "aHVudGVyMg=="}
+    assert "stringData" not in stored

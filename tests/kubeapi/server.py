@@ -320,7 +320,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return "as=Table" in (self.headers.get("Accept") or "")
 
     def _versioned(self, rtype: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
-        if obj.get("apiVersion") != rtype.api_version:
+        if obj.get("apiVersion") != rtype.api_version and obj.get("kind") == rtype.kind:
             obj = {**obj, "apiVersion": rtype.api_version}
         return obj
 
@@ -364,6 +364,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         elif verb == "update":
             body = self._parse_body(raw)
             obj, created = writes.replace(emulator, route, body, manager=manager, dry_run=dry_run)
+            if route.subresource == "scale":
+                obj = writes.scale_of(obj)
             self._send(201 if created else 200, self._versioned(rtype, obj))
         elif verb == "patch":
             content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip()
@@ -389,6 +391,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 dry_run=dry_run,
                 force=_first(query, "force") in ("true", "1"),
             )
+            if route.subresource == "scale":
+                obj = writes.scale_of(obj)
             self._send(201 if created else 200, self._versioned(rtype, obj))
         elif verb == "delete":
             body = self._parse_body(raw) if raw else {}

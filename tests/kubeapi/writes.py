@@ -10,6 +10,7 @@ versions and keeping status apart is the store's job.
 
 from __future__ import annotations
 
+import base64
 import copy
 import functools
 import json
@@ -93,7 +94,7 @@ def replace(
     emulator: Emulator, route: Route, body: Obj, *, manager: str, dry_run: bool
 ) -> tuple[Obj, bool]:
     if route.subresource == "scale":
-        raise errors.method_not_allowed()
+        return scale(emulator, route, None, body, manager=manager, dry_run=dry_run)
     _check_namespace(route, body)
     return emulator.store.commit(
         route.rtype,
@@ -130,7 +131,7 @@ def patch(
 ) -> tuple[Obj, bool]:
     rtype = route.rtype
     if route.subresource == "scale":
-        raise errors.method_not_allowed()
+        return scale(emulator, route, patch_type, body, manager=manager, dry_run=dry_run)
 
     def mutate(live: Obj | None) -> Obj:
         try:
@@ -180,6 +181,51 @@ def patch(
         manager=manager,
         allow_create=patch_type == "apply",
         is_apply=patch_type == "apply",
+    )
+
+
+def scale(
+    emulator: Emulator,
+    route: Route,
+    patch_type: str | None,
+    body: Any,
+    *,
+    manager: str,
+    dry_run: bool,
+) -> tuple[Obj, bool]:
+    """A write to `/scale`: the Scale it describes (PUT) or yields (a patch of the current
+    Scale) sets the resource's spec.replicas; the caller answers with scale_of(result)."""
+    if patch_type == "apply":
+        raise errors.unsupported_media_type("application/apply-patch+yaml on a scale subresource")
+
+    def mutate(live: Obj | None) -> Obj:
+        assert live is not None
+        current = scale_of(live)
+        if patch_type is None:
+            wanted = body
+        elif patch_type == "json":
+            wanted = patches.json_patch(current, body)
+        else:
+            wanted = patches.merge_patch(current, body)
+        replicas = (wanted.get("spec") or {}).get("replicas")
+        if not isinstance(replicas, int) or replicas < 0:
+            raise errors.invalid(
+                "Scale",
+                "autoscaling",
+                route.name,
+                [
+                    {
+                        "reason": "FieldValueInvalid",
+                        "message": f"Invalid value: {replicas}: must be greater than or equal to 0",
+                        "field": "spec.replicas",
+                    }
+                ],
+            )
+        live.setdefault("spec", {})["replicas"] = replicas
+        return live
+
+    return emulator.store.commit(
+        route.rtype, route.namespace, route.name, mutate, dry_run=dry_run, manager=manager
     )
 
 
@@ -296,7 +342,13 @@ def _cause(error: jsonschema.ValidationError) -> dict[str, str]:
 
 
 def validate(rtype: ResourceType, obj: Obj) -> None:
-    """Raise 422 Invalid for an object its type refuses; custom resources are pruned first."""
+    """Raise 422 Invalid for an object its type refuses. Normalises first, as the API server
+    does: custom resources are pruned to their schema, a Secret's stringData joins its data."""
+    if rtype.storage == ("", "secrets") and "stringData" in obj:
+        data = obj.setdefault("data", {}) or {}
+        for key, text in (obj.pop("stringData") or {}).items():
+            data[key] = base64.b64encode(str(text).encode()).decode()
+        obj["data"] = data
     name = obj["metadata"].get("name", "")
     causes: list[dict[str, str]] = []
     if rtype.kind != "SelfSubjectAccessReview" and (
