@@ -136,9 +136,10 @@ def test_the_hook_runs_as_its_service_account(tmp_path: Path) -> None:
             "import os, yaml, urllib.request, urllib.error\n"
             "c = yaml.safe_load(open(os.environ['KUBECONFIG']))\n"
             "u = c['users'][0]['user']\n"
-            "r = urllib.request.Request(c['clusters'][0]['cluster']['server'] + '/api/v1/namespaces/default/secrets',"
-            " headers={'Authorization': 'Bearer ' + u['token']})\n"
-            "try:\n    urllib.request.urlopen(r)\nexcept urllib.error.HTTPError as e:\n    print(e.code, u['as'])\n",
+            "url = c['clusters'][0]['cluster']['server'] + '/api/v1/namespaces/default/secrets'\n"
+            "r = urllib.request.Request(url, headers={'Authorization': 'Bearer ' + u['token']})\n"
+            "try:\n    urllib.request.urlopen(r)\n"
+            "except urllib.error.HTTPError as e:\n    print(e.code, u['as'])\n",
         ]
         client.post("/apis/batch/v1/namespaces/default/jobs", job)
         wait_for(lambda: "Complete" in job_conditions(client, "as-sa"))

@@ -8,6 +8,7 @@ import threading
 import time
 from pathlib import Path
 
+import kubernetes
 import yaml
 
 from tests.kubeapi import Emulator, User
@@ -261,7 +262,10 @@ def test_custom_resources_after_installing_their_crd(kubectl: Kubectl) -> None:
         "crd/runtimes.runtimes.reconciler.dev",
         "--timeout=10s",
     )
-    runtime = "apiVersion: runtimes.reconciler.dev/v1\nkind: Runtime\nmetadata: {name: h2o3}\nspec: {modelType: h2o3_mojo}\n"
+    runtime = (
+        "apiVersion: runtimes.reconciler.dev/v1\nkind: Runtime\n"
+        "metadata: {name: h2o3}\nspec: {modelType: h2o3_mojo}\n"
+    )
     kubectl("apply", "--server-side", "-f", "-", stdin=runtime)
     table = kubectl("get", "rt").stdout.splitlines()
     assert table[0].split() == ["NAME", "MODEL", "TYPE", "STATE"]
@@ -311,3 +315,76 @@ def test_auth_can_i_answers_from_rbac(tmp_path: Path) -> None:
             'deployments.apps "x" is forbidden: User "ci" cannot delete resource "deployments" '
             'in API group "apps" in the namespace "default"'
         ) in forbidden.stderr
+
+
+def test_the_shipped_crds_serve_validate_and_prune(kubectl: Kubectl) -> None:
+    crds = Path(__file__).resolve().parents[1] / "examples" / "chart" / "crds"
+    kubectl("apply", "--server-side", "-f", str(crds))
+    runtime = (
+        "apiVersion: runtimes.reconciler.dev/v1\nkind: Runtime\n"
+        "metadata: {name: h2o3-mojo}\n"
+        "spec: {modelType: h2o3_mojo, runtimeImage: workspaces/global/runtimeImages/h2o,"
+        " state: ACTIVE, unknownField: 1}\n"
+    )
+    kubectl(
+        "apply", "--server-side", "--field-manager=runtime-reconciler", "-f", "-", stdin=runtime
+    )
+    table = kubectl("get", "runtimes").stdout.splitlines()
+    assert table[0].split()[:5] == ["NAME", "MODEL", "TYPE", "IMAGE", "STATE"]
+    assert table[1].split()[:4] == [
+        "h2o3-mojo",
+        "h2o3_mojo",
+        "workspaces/global/runtimeImages/h2o",
+        "ACTIVE",
+    ]
+    spec = yaml.safe_load(kubectl("get", "runtime", "h2o3-mojo", "-o", "yaml").stdout)["spec"]
+    assert "unknownField" not in spec
+    refused = kubectl(
+        "apply",
+        "--server-side",
+        "-f",
+        "-",
+        check=False,
+        stdin=runtime.replace("h2o3-mojo}", "bad}").replace("ACTIVE", "RETIRED"),
+    )
+    assert refused.returncode == 1
+    assert 'spec.state: Unsupported value: "RETIRED"' in refused.stderr
+
+
+def test_over_https_kubectl_authenticates_with_its_bearer_token(tmp_path: Path) -> None:
+    with Emulator(tokens={"ci-token": User(name="ci")}, tls=True) as kubeapi:
+        assert kubeapi.url.startswith("https://127.0.0.1:")
+        admin = Kubectl(
+            kubeconfig=kubeapi.write_kubeconfig(tmp_path / "admin"), cache_dir=tmp_path / "cache"
+        )
+        admin("create", "role", "reader", "--verb=get,list", "--resource=configmaps")
+        admin("create", "rolebinding", "reader", "--role=reader", "--user=ci")
+        ci = kubeapi.write_kubeconfig(tmp_path / "ci", token="ci-token")
+        assert "as:" not in ci.read_text()
+        assert admin("auth", "can-i", "list", "configmaps", kubeconfig=ci).stdout.strip() == "yes"
+        refused = admin("create", "configmap", "x", kubeconfig=ci, check=False)
+        expected = 'User "ci" cannot create resource "configmaps" in API group "" in the namespace'
+        assert f'{expected} "default"' in refused.stderr
+        with kubernetes.config.new_client_from_config(str(ci)) as api_client:
+            core = kubernetes.client.CoreV1Api(api_client)
+            assert core.list_namespaced_config_map("default").items == []
+
+
+def test_scale_and_secrets(kubeapi: Emulator, kubectl: Kubectl) -> None:
+    kubectl("apply", "-f", "-", stdin=DEPLOYMENT)
+    kubectl("scale", "deployment/web", "--replicas=5")
+    assert kubectl("get", "deploy", "web", "-o", "jsonpath={.spec.replicas}").stdout == "5"
+    kubeapi.clock.advance(2)
+    assert (
+        kubectl("get", "deploy", "web", "-o", "jsonpath={.status.availableReplicas}").stdout == "5"
+    )
+    kubectl("create", "secret", "generic", "creds", "--from-literal=token=s3cr3t")
+    data = kubectl("get", "secret", "creds", "-o", "jsonpath={.data.token}").stdout
+    assert data == "czNjcjN0"
+    secret = (
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: plain}\nstringData: {password: hunter2}\n"
+    )
+    kubectl("apply", "-f", "-", stdin=secret)
+    stored = yaml.safe_load(kubectl("get", "secret", "plain", "-o", "yaml").stdout)
+    assert stored["data"] == {"password": "aHVudGVyMg=="}
+    assert "stringData" not in stored

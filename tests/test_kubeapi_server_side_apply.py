@@ -123,7 +123,7 @@ def test_another_manager_applying_the_same_value_shares_the_field() -> None:
     assert both["spec"] == live["spec"]
 
 
-def test_changing_a_field_another_manager_owns_is_refused_with_the_servers_message() -> None:
+def test_changing_a_field_another_applier_owns_is_refused_with_the_servers_message() -> None:
     live = apply(None, model(replicas=2))
     before = copy.deepcopy(live)
     with pytest.raises(ssa.ApplyConflict) as caught:
@@ -132,8 +132,7 @@ def test_changing_a_field_another_manager_owns_is_refused_with_the_servers_messa
         )
     assert caught.value.conflicts == [(TOOL, ".spec.replicas")]
     assert str(caught.value) == (
-        'Apply failed with 1 conflict: conflict with "runtime-reconciler" using apps/v1: '
-        ".spec.replicas"
+        'Apply failed with 1 conflict: conflict with "runtime-reconciler": .spec.replicas'
     )
     assert live == before, "a refused apply changed the live object"
 
@@ -147,8 +146,10 @@ def test_several_conflicts_are_listed_per_manager() -> None:
         (TOOL, ".spec.replicas"),
         (TOOL, f"{CONTAINER}.image"),
     ]
-    assert str(caught.value).startswith(
-        'Apply failed with 2 conflicts: conflicts with "runtime-reconciler" using apps/v1:\n- '
+    assert str(caught.value) == (
+        'Apply failed with 2 conflicts: conflicts with "runtime-reconciler":\n'
+        "- .spec.replicas\n"
+        f"- {CONTAINER}.image"
     )
 
 
@@ -209,13 +210,20 @@ def test_an_edit_takes_the_fields_it_changes_and_apply_then_conflicts_with_it() 
     live = apply(None, model())
     edited = copy.deepcopy(live)
     edited["spec"]["template"]["spec"]["containers"][0]["image"] = "registry.example/model:hotfix"
-    recorded = ssa.record_update(live, edited, manager=EDITOR, kind="Deployment", now="T1")
+    recorded = ssa.record_update(
+        live, edited, manager=EDITOR, kind="Deployment", now="2026-12-02T00:00:00Z"
+    )
     assert owned(recorded, EDITOR, "Update") == {f"{CONTAINER}.image"}
     assert f"{CONTAINER}.image" not in owned(recorded, TOOL)
     assert f"{CONTAINER}.name" in owned(recorded, TOOL), "an edit took fields it left alone"
     with pytest.raises(ssa.ApplyConflict) as caught:
         apply(recorded, model())
     assert caught.value.conflicts == [(EDITOR, f"{CONTAINER}.image")]
+    # An Update manager is named with the version it wrote and when, as the API server does.
+    assert str(caught.value) == (
+        'Apply failed with 1 conflict: conflict with "kubectl-edit" using apps/v1 '
+        f"at 2026-12-02T00:00:00Z: {CONTAINER}.image"
+    )
     taken_back = apply(recorded, model(), force=True)
     assert taken_back["spec"]["template"]["spec"]["containers"][0]["image"] == (
         "registry.example/model:1"
@@ -318,3 +326,21 @@ def test_merged_lists_keep_live_only_items_in_place_and_the_applied_order_otherw
     live = run(None, env("A", "B", "C"), TOOL)
     reordered = run(live, env("C", "N", "A"), OPERATOR)
     assert [e["name"] for e in reordered["spec"]["env"]] == ["B", "C", "N", "A"]
+
+
+def test_conflicts_with_several_managers_are_grouped_by_manager() -> None:
+    live = apply(None, model(replicas=2))
+    edited = copy.deepcopy(live)
+    edited["spec"]["replicas"] = 3
+    edited = ssa.record_update(
+        live, edited, manager=EDITOR, kind="Deployment", now="2026-12-02T00:00:00Z"
+    )
+    with pytest.raises(ssa.ApplyConflict) as caught:
+        apply(edited, model(image="registry.example/model:2", replicas=4), OPERATOR)
+    assert str(caught.value) == (
+        "Apply failed with 2 conflicts: "
+        'conflicts with "kubectl-edit" using apps/v1 at 2026-12-02T00:00:00Z:\n'
+        "- .spec.replicas\n"
+        'conflicts with "runtime-reconciler":\n'
+        f"- {CONTAINER}.image"
+    )

@@ -235,19 +235,25 @@ def test_ten_thousand_deployments_page_quickly(kubeapi: Emulator, kubeapi_http: 
             for i in range(10_000)
         ]
     )
-    token, pages, slowest = "", 0, 0.0
-    while True:
-        started = time.monotonic()
-        reply = kubeapi_http.get(
-            f"/apis/apps/v1/deployments?limit=500" + (f"&continue={token}" if token else "")
-        )
-        slowest = max(slowest, time.monotonic() - started)
-        pages += 1
-        token = reply.body["metadata"].get("continue", "")
-        if not token:
-            break
-    assert pages == 20
-    assert slowest < 1.0
+
+    def page_times() -> list[float]:
+        token, times = "", []
+        while True:
+            started = time.monotonic()
+            reply = kubeapi_http.get(
+                "/apis/apps/v1/deployments?limit=500" + (f"&continue={token}" if token else "")
+            )
+            times.append(time.monotonic() - started)
+            assert len(reply.body["items"]) == 500
+            token = reply.body["metadata"].get("continue", "")
+            if not token:
+                return times
+
+    # The better of two listings per page: a busy machine slows one, not the emulator.
+    times = [min(pair) for pair in zip(page_times(), page_times(), strict=True)]
+    assert len(times) == 20
+    assert max(times) < 1.0
+    assert sum(times) / len(times) < 0.25
 
 
 def test_injected_faults_answer_as_the_real_server_would(

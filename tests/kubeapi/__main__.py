@@ -7,6 +7,7 @@ on the wall clock (`--rollout-seconds` sets how long a pod takes to become ready
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 import sys
 import threading
@@ -27,17 +28,19 @@ def main(argv: list[str] | None = None) -> int:
         default=1.0,
         help="seconds a Deployment's new pod takes to become ready",
     )
+    parser.add_argument(
+        "--tls", action="store_true", help="serve HTTPS with a self-signed certificate"
+    )
     args = parser.parse_args(argv)
-    emulator = Emulator(realtime=True, pod_ready_seconds=args.rollout_seconds).start(args.port)
+    emulator = Emulator(realtime=True, pod_ready_seconds=args.rollout_seconds, tls=args.tls)
+    emulator.start(args.port)
     if args.kubeconfig:
         emulator.write_kubeconfig(args.kubeconfig, context=args.context)
     print(emulator.url, flush=True)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         done.wait()
-    except KeyboardInterrupt:
-        pass
     emulator.stop()
     return 0
 

@@ -9,14 +9,16 @@ the Python API.
 
 from __future__ import annotations
 
+import base64
 import os
+import tempfile
 import threading
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from tests.kubeapi import errors, rbac, ssa, writes
+from tests.kubeapi import errors, rbac, ssa, tls, writes
 from tests.kubeapi.clock import Clock
 from tests.kubeapi.deployments import DeploymentController
 from tests.kubeapi.faults import Faults
@@ -43,6 +45,7 @@ class Emulator:
         tokens: dict[str, rbac.User] | None = None,
         realtime: bool = False,
         pod_ready_seconds: float = 1.0,
+        tls: bool = False,
     ) -> None:
         self.clock = Clock(realtime=realtime)
         self.registry = Registry()
@@ -65,12 +68,20 @@ class Emulator:
         self.clock.tickers += [self.deployments.tick, self.jobs.tick]
         self.stopping = threading.Event()
         self._server = None
+        self.tls = tls
+        self.ca_certificate: bytes | None = None
         self._thread = None
 
     # Lifecycle --------------------------------------------------------------------------
 
     def start(self, port: int = 0) -> Emulator:
-        self._server, self._thread = serve(self, port)
+        context = None
+        if self.tls:
+            directory = Path(tempfile.mkdtemp(prefix="kubeapi-tls-"))
+            cert, key = tls.self_signed(directory)
+            self.ca_certificate = cert.read_bytes()
+            context = tls.server_context(cert, key)
+        self._server, self._thread = serve(self, port, context)
         self.clock.start()
         return self
 
@@ -95,7 +106,8 @@ class Emulator:
     def url(self) -> str:
         if self._server is None:
             raise RuntimeError("the emulator is not started")
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://127.0.0.1:{self._server.server_address[1]}"
 
     def write_kubeconfig(
         self,
@@ -105,11 +117,11 @@ class Emulator:
         namespace: str | None = None,
     ) -> Path:
         """A kubeconfig for this emulator; without a token an admin's when RBAC is enforced."""
-        if token is None and self.authorizer.enforcing:
-            token = ADMIN_TOKEN
+        if token is None and (self.authorizer.enforcing or self.tls):
+            token = ADMIN_TOKEN  # over HTTPS, kubectl prompts for a login when given none
         user: dict[str, Any] = {"token": token} if token else {}
         identity = self.authorizer.tokens.get(token) if token else None
-        if identity is not None:
+        if identity is not None and not self.tls:
             # kubectl keeps tokens for TLS; over plain HTTP it names the user this way.
             user["as"] = identity.name
             extra = [g for g in identity.groups if g != "system:authenticated"]
@@ -118,10 +130,13 @@ class Emulator:
         ctx: dict[str, Any] = {"cluster": context, "user": context}
         if namespace:
             ctx["namespace"] = namespace
+        cluster: dict[str, Any] = {"server": self.url}
+        if self.ca_certificate is not None:
+            cluster["certificate-authority-data"] = base64.b64encode(self.ca_certificate).decode()
         config = {
             "apiVersion": "v1",
             "kind": "Config",
-            "clusters": [{"name": context, "cluster": {"server": self.url}}],
+            "clusters": [{"name": context, "cluster": cluster}],
             "users": [{"name": context, "user": user}],
             "contexts": [{"name": context, "context": ctx}],
             "current-context": context,
@@ -163,7 +178,8 @@ class Emulator:
         return token
 
     def fail_image(self, image: str) -> None:
-        """Pods running `image` never become ready (their rollouts end in ProgressDeadlineExceeded)."""
+        """Pods running `image` never become ready: their rollouts end in
+        ProgressDeadlineExceeded."""
         self.deployments.fail_image(image)
 
     def heal_image(self, image: str) -> None:
@@ -304,7 +320,8 @@ class Emulator:
                 )
             else:
                 raise errors.bad_request(
-                    f"unknown fault {kind!r}: conflict, throttle, error, expire-continue or drop-watch"
+                    f"unknown fault {kind!r}: "
+                    "conflict, throttle, error, expire-continue or drop-watch"
                 )
             return {}
         if action == "clock/advance":

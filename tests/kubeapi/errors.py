@@ -77,7 +77,8 @@ def already_exists(plural: str, group: str, name: str) -> ApiError:
 def conflict(plural: str, group: str, name: str, why: str | None = None) -> ApiError:
     why = (
         why
-        or "the object has been modified; please apply your changes to the latest version and try again"
+        or "the object has been modified; please apply your changes to the latest version "
+        "and try again"
     )
     return ApiError(
         409,
@@ -134,7 +135,9 @@ def unsupported_media_type(content_type: str) -> ApiError:
     return ApiError(
         415,
         "UnsupportedMediaType",
-        f"the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml (got {content_type})",
+        "the body of the request was in an unknown format - accepted media types include: "
+        "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml"
+        f" (got {content_type})",
     )
 
 

@@ -11,6 +11,7 @@ import dataclasses
 import http.client
 import json
 import os
+import ssl
 import subprocess
 import urllib.parse
 from collections.abc import Iterator
@@ -34,9 +35,15 @@ class Response:
 class HttpClient:
     """Plain HTTP requests to the emulator, for tests that check the wire itself."""
 
-    def __init__(self, url: str, token: str | None = None) -> None:
-        self.netloc = urllib.parse.urlsplit(url).netloc
+    def __init__(
+        self, url: str, token: str | None = None, ca_certificate: bytes | None = None
+    ) -> None:
+        parts = urllib.parse.urlsplit(url)
+        self.netloc = parts.netloc
         self.token = token
+        self.tls = None
+        if parts.scheme == "https":
+            self.tls = ssl.create_default_context(cadata=(ca_certificate or b"").decode() or None)
 
     def request(
         self,
@@ -48,7 +55,11 @@ class HttpClient:
         headers: dict[str, str] | None = None,
         token: str | None = None,
     ) -> Response:
-        conn = http.client.HTTPConnection(self.netloc, timeout=30)
+        conn: http.client.HTTPConnection = (
+            http.client.HTTPSConnection(self.netloc, timeout=30, context=self.tls)
+            if self.tls
+            else http.client.HTTPConnection(self.netloc, timeout=30)
+        )
         sent = {"Accept": "application/json", **(headers or {})}
         data = None
         if body is not None:

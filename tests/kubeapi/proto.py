@@ -1,7 +1,8 @@
 """Decoding the few Kubernetes protobuf bodies kubectl sends.
 
 kubectl v1.37 sends built-in objects it builds itself (`kubectl create configmap`,
-`create namespace`, `create role`, `create rolebinding`, `auth can-i`) as `application/vnd.kubernetes.protobuf`, and the real
+`create namespace`, `create role`, `create rolebinding`, `auth can-i`) and DeleteOptions
+as `application/vnd.kubernetes.protobuf`, and the real
 API server has no JSON fallback for them. This module owns the wire format (the `k8s\\0`
 envelope around a `runtime.Unknown`, varints, length-delimited fields) and the field
 numbers of those kinds only; any other kind is refused with 415, as it is not understood.
@@ -59,6 +60,12 @@ MESSAGES: dict[str, dict[int, tuple[str, str]]] = {
         7: ("name", "string"),
     },
     "NonResourceAttributes": {1: ("path", "string"), 2: ("verb", "string")},
+    "DeleteOptions": {
+        1: ("gracePeriodSeconds", "int"),
+        3: ("orphanDependents", "bool"),
+        4: ("propagationPolicy", "string"),
+        5: ("dryRun", "strings"),
+    },
     "Role": {1: ("metadata", "ObjectMeta"), 2: ("rules", "*PolicyRule")},
     "ClusterRole": {1: ("metadata", "ObjectMeta"), 2: ("rules", "*PolicyRule")},
     "PolicyRule": {
@@ -131,7 +138,7 @@ def _message(name: str, data: bytes) -> dict[str, Any]:
         if kind == "string":
             if value:  # proto3 sends empty strings; the JSON form omits them
                 obj[key] = value.decode() if isinstance(value, bytes) else value
-        elif kind == "bytes":
+        elif kind in ("bytes", "int"):
             obj[key] = value
         elif kind == "bool":
             obj[key] = bool(value)

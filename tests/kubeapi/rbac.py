@@ -141,11 +141,12 @@ class Authorizer:
             return True
         group = "rbac.authorization.k8s.io"
         for binding in self._list_all((group, "clusterrolebindings")):
-            if any(_subject_matches(s, user) for s in binding.get("subjects") or ()):
-                if any(
-                    _rule_allows(r, attrs) for r in self._role_rules(binding.get("roleRef", {}), "")
-                ):
-                    return True
+            subjects = binding.get("subjects") or ()
+            rules = self._role_rules(binding.get("roleRef", {}), "")
+            if any(_subject_matches(s, user) for s in subjects) and any(
+                _rule_allows(r, attrs) for r in rules
+            ):
+                return True
         if attrs.namespace:
             for binding in self._list_all((group, "rolebindings")):
                 if binding["metadata"].get("namespace") != attrs.namespace:

@@ -78,7 +78,8 @@ def field_selector(text: str | None) -> Predicate | None:
         match = _OP_TERM.match(term)
         if not match or match.group(1) not in FIELDS:
             raise errors.bad_request(
-                f'"{term.strip()}" is not a known field selector: only "metadata.name", "metadata.namespace"'
+                f'"{term.strip()}" is not a known field selector: '
+                'only "metadata.name", "metadata.namespace"'
             )
         field, op, value = match.groups()
         getter = FIELDS[field]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import ssl
 import threading
 import time
 import urllib.parse
@@ -169,7 +170,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     raise errors.ApiError(
                         403,
                         "Forbidden",
-                        f'forbidden: User "{user.name}" cannot {self.command.lower()} path "{path}"',
+                        f'forbidden: User "{user.name}" cannot {self.command.lower()} '
+                        f'path "{path}"',
                     )
                 self._non_resource(path)
                 return
@@ -318,7 +320,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return "as=Table" in (self.headers.get("Accept") or "")
 
     def _versioned(self, rtype: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
-        if obj.get("apiVersion") != rtype.api_version:
+        if obj.get("apiVersion") != rtype.api_version and obj.get("kind") == rtype.kind:
             obj = {**obj, "apiVersion": rtype.api_version}
         return obj
 
@@ -362,6 +364,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         elif verb == "update":
             body = self._parse_body(raw)
             obj, created = writes.replace(emulator, route, body, manager=manager, dry_run=dry_run)
+            if route.subresource == "scale":
+                obj = writes.scale_of(obj)
             self._send(201 if created else 200, self._versioned(rtype, obj))
         elif verb == "patch":
             content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip()
@@ -375,7 +379,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 raise errors.ApiError(
                     400,
                     "BadRequest",
-                    'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch',
+                    'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: '
+                    "is required for apply patch",
                 )
             obj, created = writes.patch(
                 emulator,
@@ -386,9 +391,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 dry_run=dry_run,
                 force=_first(query, "force") in ("true", "1"),
             )
+            if route.subresource == "scale":
+                obj = writes.scale_of(obj)
             self._send(201 if created else 200, self._versioned(rtype, obj))
         elif verb == "delete":
             body = self._parse_body(raw) if raw else {}
+            dry_run = dry_run or "All" in (body.get("dryRun") or [])
             gone = emulator.store.delete(rtype, route.namespace, route.name, dry_run=dry_run)
             if body.get("propagationPolicy") == "Orphan" or rtype.kind in ("Namespace",):
                 self._send(200, self._versioned(rtype, gone))
@@ -586,9 +594,13 @@ class Server(http.server.ThreadingHTTPServer):
     request_queue_size = 128
 
 
-def serve(emulator: Emulator, port: int = 0) -> tuple[Server, threading.Thread]:
+def serve(
+    emulator: Emulator, port: int = 0, tls: ssl.SSLContext | None = None
+) -> tuple[Server, threading.Thread]:
     handler = type("EmulatorHandler", (Handler,), {"emulator": emulator})
     server = Server(("127.0.0.1", port), handler)
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(
         target=server.serve_forever,
         kwargs={"poll_interval": 0.05},

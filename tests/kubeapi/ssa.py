@@ -44,24 +44,41 @@ class ApplyConflict(Exception):
     """An apply that would change fields other managers own.
 
     `conflicts` lists (manager, field path) pairs, paths written as the API server writes
-    them (`.spec.replicas`, `.spec.template.spec.containers[name="c"].image`).
+    them (`.spec.replicas`, `.spec.template.spec.containers[name="c"].image`). The message is
+    the API server's: an Update manager is named with the version it wrote and when
+    (`"kubectl-edit" using apps/v1 at 2026-01-01T00:00:00Z`), an Apply manager by name alone.
     """
 
-    def __init__(self, conflicts: list[tuple[str, str]], *, api_version: str) -> None:
+    def __init__(self, conflicts: list[tuple[str, str]], message: str) -> None:
+        super().__init__(message)
         self.conflicts = conflicts
-        by_manager: dict[str, list[str]] = {}
-        for manager, path in conflicts:
-            by_manager.setdefault(manager, []).append(path)
-        parts = []
-        for manager, paths in by_manager.items():
-            if len(paths) == 1:
-                parts.append(f'conflict with "{manager}" using {api_version}: {paths[0]}')
-            else:
-                listed = "".join(f"\n- {p}" for p in paths)
-                parts.append(f'conflicts with "{manager}" using {api_version}:{listed}')
-        count = len(conflicts)
-        noun = "conflict" if count == 1 else "conflicts"
-        super().__init__(f"Apply failed with {count} {noun}: " + "\n".join(parts))
+
+
+def _manager_text(entry: dict) -> str:
+    text = json.dumps(entry["manager"])
+    if entry.get("operation") != "Update":
+        return text
+    text += f" using {entry.get('apiVersion', '')}"
+    return f"{text} at {entry['time']}" if entry.get("time") else text
+
+
+def _conflict(found: list[tuple[dict, Path]]) -> ApplyConflict:
+    """`found`: (managedFields entry, path) per conflict, managers sorted, paths in order."""
+    pairs = [(entry["manager"], path_string(path)) for entry, path in found]
+    if len(found) == 1:
+        entry, _ = found[0]
+        message = (
+            f"Apply failed with 1 conflict: conflict with {_manager_text(entry)}: {pairs[0][1]}"
+        )
+        return ApplyConflict(pairs, message)
+    lines: list[str] = []
+    previous = None
+    for entry, path in found:
+        if (entry["manager"], entry.get("operation")) != previous:
+            previous = (entry["manager"], entry.get("operation"))
+            lines.append(f"conflicts with {_manager_text(entry)}:")
+        lines.append(f"- {path_string(path)}")
+    return ApplyConflict(pairs, f"Apply failed with {len(found)} conflicts: " + "\n".join(lines))
 
 
 # --- the type of each node -----------------------------------------------------------------
@@ -458,15 +475,18 @@ def apply(
     merged = _merge(base, config, root)
     changed, _gone = _changed(base, merged, root, ignore_status)
     conflicts = []
-    for other, paths in managers.items():
+    for other in sorted(managers):
         if other[0] == manager:
             continue
-        for path in sorted(paths & changed, key=path_string):
+        for path in sorted(managers[other] & changed, key=path_string):
             conflicts.append((other, path))
     if conflicts and not force:
-        raise ApplyConflict(
-            [(other[0], path_string(path)) for other, path in conflicts], api_version=api_version
-        )
+        entries = {
+            (e["manager"], e.get("operation", "Update")): e
+            for e in (live or {}).get("metadata", {}).get("managedFields") or []
+            if not e.get("subresource")
+        }
+        raise _conflict([(entries[other], path) for other, path in conflicts])
     for other, path in conflicts:
         managers[other].discard(path)
     # An Update by the same manager hands its fields to the apply that now names them.

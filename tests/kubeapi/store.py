@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import bisect
 import collections
-import copy
 import dataclasses
 import threading
 import uuid
@@ -35,6 +34,13 @@ SERVER_SET_METADATA = ("uid", "creationTimestamp", "generation", "resourceVersio
 SNAPSHOTS_KEPT = 64
 # How many watch events stay readable before a watch from an older resourceVersion is 410.
 EVENTS_KEPT = 200_000
+EXPIRED_CONTINUE_MESSAGE = (
+    "The provided continue parameter is too old to display a consistent list result. You can "
+    "start a new list without the continue parameter, or use the continue token in this "
+    "response to retrieve the remainder of the results. Continuing with the provided token "
+    "results in an inconsistent list - objects that were created, modified, or deleted "
+    "between the time the first chunk was returned and now may show up in the list."
+)
 DEFAULT_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 
 
@@ -59,6 +65,12 @@ class Page:
 
 def _spec_part(obj: Obj) -> Obj:
     return {k: v for k, v in obj.items() if k not in ("metadata", "status", "apiVersion", "kind")}
+
+
+def _clone(obj: Obj) -> Obj:
+    """A deep copy; stored objects are plain JSON, and a JSON round trip is several times
+    faster than copy.deepcopy."""
+    return orjson.loads(orjson.dumps(obj))
 
 
 def _without_times(obj: Obj) -> Obj:
@@ -172,14 +184,7 @@ class Store:
                 snapshot = self._snapshots.get((rtype.storage, namespace, rv))
                 if snapshot is None or self.expire_next_continue:
                     self.expire_next_continue = max(0, self.expire_next_continue - 1)
-                    raise errors.gone(
-                        "The provided continue parameter is too old to display a consistent list result. "
-                        "You can start a new list without the continue parameter, or use the continue token "
-                        "in this response to retrieve the remainder of the results. Continuing with the "
-                        "provided token results in an inconsistent list - objects that were created, "
-                        "modified, or deleted between the time the first chunk was returned and now may show "
-                        "up in the list."
-                    )
+                    raise errors.gone(EXPIRED_CONTINUE_MESSAGE)
                 position = bisect.bisect_right(snapshot, start, key=lambda entry: entry[0])
             else:
                 rv = self._rv
@@ -253,12 +258,13 @@ class Store:
                 raise errors.not_found(rtype.plural, rtype.group, name)
             if live is None and namespace and not self.namespace_exists(namespace):
                 raise errors.not_found("namespaces", "", namespace)
-            new = mutate(copy.deepcopy(live) if live is not None else None)
+            new = mutate(_clone(live) if live is not None else None)
             new["apiVersion"], new["kind"] = rtype.api_version, rtype.kind
             meta = new.setdefault("metadata", {})
             if meta.get("name", name) != name:
                 raise errors.bad_request(
-                    f"the name of the object ({meta.get('name')}) does not match the name on the URL ({name})"
+                    f"the name of the object ({meta.get('name')}) does not match "
+                    f"the name on the URL ({name})"
                 )
             meta["name"] = name
             if rtype.namespaced:
@@ -329,7 +335,7 @@ class Store:
             raise errors.conflict(rtype.plural, rtype.group, live_meta["name"])
         if subresource == "status":
             # A status write changes status only (and keeps managedFields bookkeeping).
-            kept = copy.deepcopy(live)
+            kept = _clone(live)
             kept["status"] = new.get("status")
             if kept["status"] is None:
                 kept.pop("status")
@@ -341,7 +347,7 @@ class Store:
             new, meta = kept, kept["metadata"]
         elif "status" in rtype.subresources:
             if "status" in live:
-                new["status"] = copy.deepcopy(live["status"])
+                new["status"] = _clone(live["status"])
             else:
                 new.pop("status", None)
         for field in ("uid", "creationTimestamp"):
@@ -370,7 +376,7 @@ class Store:
                 return live
             del objects[(namespace, name)]
             self._rv += 1
-            gone = copy.deepcopy(live)
+            gone = _clone(live)
             gone["metadata"]["resourceVersion"] = str(self._rv)
             event = Event(rv=self._rv, storage=rtype.storage, type="DELETED", object=gone)
             self._log(event)

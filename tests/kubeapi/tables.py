@@ -1,4 +1,5 @@
-"""Table output (`Accept: application/json;as=Table;v=v1;g=meta.k8s.io`), as kubectl get asks for it.
+"""Table output, as `kubectl get` asks for it
+(`Accept: application/json;as=Table;v=v1;g=meta.k8s.io`).
 
 Owns the columns per kind (a CRD's additionalPrinterColumns; NAME and AGE otherwise, with
 the real columns for Deployments and Jobs) and the rows. Ages are measured on the emulator's
@@ -173,7 +174,8 @@ def _columns(rtype: ResourceType) -> list[tuple[dict[str, Any], Any]]:
                     "priority": 0,
                 },
                 lambda o, now: (
-                    f"{o.get('status', {}).get('succeeded', 0)}/{o.get('spec', {}).get('completions', 1)}"
+                    f"{o.get('status', {}).get('succeeded', 0)}"
+                    f"/{o.get('spec', {}).get('completions', 1)}"
                 ),
             ),
             age_col,

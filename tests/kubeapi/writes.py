@@ -10,6 +10,7 @@ versions and keeping status apart is the store's job.
 
 from __future__ import annotations
 
+import base64
 import copy
 import functools
 import json
@@ -35,9 +36,10 @@ Obj = dict[str, Any]
 STRIPPED_FOR_APPLY = ("resourceVersion", "uid", "creationTimestamp", "generation")
 DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 DNS_SUBDOMAIN_MESSAGE = (
-    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', "
-    "and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation "
-    r"is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, "
+    "'-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', "
+    "regex used for validation is "
+    r"'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
 )
 
 
@@ -92,7 +94,7 @@ def replace(
     emulator: Emulator, route: Route, body: Obj, *, manager: str, dry_run: bool
 ) -> tuple[Obj, bool]:
     if route.subresource == "scale":
-        raise errors.method_not_allowed()
+        return scale(emulator, route, None, body, manager=manager, dry_run=dry_run)
     _check_namespace(route, body)
     return emulator.store.commit(
         route.rtype,
@@ -105,42 +107,16 @@ def replace(
     )
 
 
-def _conflict_manager(live: Obj | None, manager: str) -> str:
-    for entry in (live or {}).get("metadata", {}).get("managedFields") or []:
-        if entry.get("manager") == manager and entry.get("operation") == "Update":
-            text = f'"{manager}" using {entry.get("apiVersion")}'
-            return f"{text} at {entry['time']}" if entry.get("time") else text
-    return f'"{manager}"'
-
-
-def apply_conflict(
-    rtype: ResourceType, name: str, live: Obj | None, conflicts: list[tuple[str, str]]
-) -> errors.ApiError:
-    """The 409 the real server answers for server-side apply conflicts."""
-    if len(conflicts) == 1:
-        manager, path = conflicts[0]
-        message = f"Apply failed with 1 conflict: conflict with {_conflict_manager(live, manager)}: {path}"
-    else:
-        by_manager: dict[str, list[str]] = {}
-        for manager, path in conflicts:
-            by_manager.setdefault(manager, []).append(path)
-        lines = []
-        for manager in sorted(by_manager):
-            lines.append(f"conflicts with {_conflict_manager(live, manager)}:")
-            lines.extend(f"- {path}" for path in by_manager[manager])
-        message = f"Apply failed with {len(conflicts)} conflicts: " + "\n".join(lines)
+def apply_conflict(rtype: ResourceType, name: str, conflict: ssa.ApplyConflict) -> errors.ApiError:
+    """The 409 the real server answers for server-side apply conflicts (ssa.py words it)."""
     causes = [
-        {
-            "reason": "FieldManagerConflict",
-            "message": f"conflict with {_conflict_manager(live, m)}",
-            "field": p,
-        }
-        for m, p in conflicts
+        {"reason": "FieldManagerConflict", "message": f'conflict with "{manager}"', "field": path}
+        for manager, path in conflict.conflicts
     ]
     details = {"name": name, "kind": rtype.plural, "causes": causes}
     if rtype.group:
         details["group"] = rtype.group
-    return errors.ApiError(409, "Conflict", message, details=details)
+    return errors.ApiError(409, "Conflict", str(conflict), details=details)
 
 
 def patch(
@@ -155,7 +131,7 @@ def patch(
 ) -> tuple[Obj, bool]:
     rtype = route.rtype
     if route.subresource == "scale":
-        raise errors.method_not_allowed()
+        return scale(emulator, route, patch_type, body, manager=manager, dry_run=dry_run)
 
     def mutate(live: Obj | None) -> Obj:
         try:
@@ -179,12 +155,7 @@ def patch(
                         now=emulator.clock.rfc3339(),
                     )
                 except ssa.ApplyConflict as exc:
-                    raise apply_conflict(
-                        rtype,
-                        route.name,
-                        emulator.store.find(rtype.storage, route.namespace, route.name),
-                        exc.conflicts,
-                    ) from exc
+                    raise apply_conflict(rtype, route.name, exc) from exc
             assert live is not None
             if patch_type == "merge":
                 return patches.merge_patch(live, body)
@@ -210,6 +181,51 @@ def patch(
         manager=manager,
         allow_create=patch_type == "apply",
         is_apply=patch_type == "apply",
+    )
+
+
+def scale(
+    emulator: Emulator,
+    route: Route,
+    patch_type: str | None,
+    body: Any,
+    *,
+    manager: str,
+    dry_run: bool,
+) -> tuple[Obj, bool]:
+    """A write to `/scale`: the Scale it describes (PUT) or yields (a patch of the current
+    Scale) sets the resource's spec.replicas; the caller answers with scale_of(result)."""
+    if patch_type == "apply":
+        raise errors.unsupported_media_type("application/apply-patch+yaml on a scale subresource")
+
+    def mutate(live: Obj | None) -> Obj:
+        assert live is not None
+        current = scale_of(live)
+        if patch_type is None:
+            wanted = body
+        elif patch_type == "json":
+            wanted = patches.json_patch(current, body)
+        else:
+            wanted = patches.merge_patch(current, body)
+        replicas = (wanted.get("spec") or {}).get("replicas")
+        if not isinstance(replicas, int) or replicas < 0:
+            raise errors.invalid(
+                "Scale",
+                "autoscaling",
+                route.name,
+                [
+                    {
+                        "reason": "FieldValueInvalid",
+                        "message": f"Invalid value: {replicas}: must be greater than or equal to 0",
+                        "field": "spec.replicas",
+                    }
+                ],
+            )
+        live.setdefault("spec", {})["replicas"] = replicas
+        return live
+
+    return emulator.store.commit(
+        route.rtype, route.namespace, route.name, mutate, dry_run=dry_run, manager=manager
     )
 
 
@@ -266,6 +282,36 @@ def _field(path: Any) -> str:
     return text
 
 
+# The API server's words for the bounds a schema sets (kube-openapi's validation errors).
+BOUND_WORDING = {
+    "pattern": "should match '{}'",
+    "maxLength": "should be at most {} chars long",
+    "minLength": "should be at least {} chars long",
+    "maximum": "should be less than or equal to {}",
+    "minimum": "should be greater than or equal to {}",
+    "maxItems": "must have at most {} items",
+    "minItems": "should have at least {} items",
+}
+
+
+def prune(value: Any, schema: dict[str, Any] | None) -> Any:
+    """Drop the fields a structural schema does not declare, as the API server prunes custom
+    resources (unless `x-kubernetes-preserve-unknown-fields`)."""
+    if not isinstance(schema, dict) or schema.get("x-kubernetes-preserve-unknown-fields"):
+        return value
+    if isinstance(value, dict):
+        properties = schema.get("properties")
+        extra = schema.get("additionalProperties")
+        if properties is None and isinstance(extra, dict):
+            return {k: prune(v, extra) for k, v in value.items()}
+        if properties is None:
+            return value if extra is True or "type" not in schema else {}
+        return {k: prune(v, properties[k]) for k, v in value.items() if k in properties}
+    if isinstance(value, list):
+        return [prune(item, schema.get("items")) for item in value]
+    return value
+
+
 def _cause(error: jsonschema.ValidationError) -> dict[str, str]:
     field = _field(error.absolute_path)
     if error.validator == "required":
@@ -283,14 +329,26 @@ def _cause(error: jsonschema.ValidationError) -> dict[str, str]:
             "message": f"Unsupported value: {value}: supported values: {supported}",
             "field": field,
         }
+    wanted = error.validator_value
     if error.validator == "type":
-        message = f"Invalid value: {value}: {field} in body must be of type {error.validator_value}: {value}"
+        message = f"Invalid value: {value}: {field} in body must be of type {wanted}: {value}"
+    elif error.validator in BOUND_WORDING:
+        message = f"Invalid value: {value}: {field} in body " + BOUND_WORDING[
+            error.validator
+        ].format(wanted)
     else:
         message = f"Invalid value: {value}: {error.message}"
     return {"reason": "FieldValueInvalid", "message": message, "field": field}
 
 
 def validate(rtype: ResourceType, obj: Obj) -> None:
+    """Raise 422 Invalid for an object its type refuses. Normalises first, as the API server
+    does: custom resources are pruned to their schema, a Secret's stringData joins its data."""
+    if rtype.storage == ("", "secrets") and "stringData" in obj:
+        data = obj.setdefault("data", {}) or {}
+        for key, text in (obj.pop("stringData") or {}).items():
+            data[key] = base64.b64encode(str(text).encode()).decode()
+        obj["data"] = data
     name = obj["metadata"].get("name", "")
     causes: list[dict[str, str]] = []
     if rtype.kind != "SelfSubjectAccessReview" and (
@@ -317,6 +375,15 @@ def validate(rtype: ResourceType, obj: Obj) -> None:
                 }
             )
     elif not rtype.builtin and rtype.schema:
+        kept = prune(
+            {k: v for k, v in obj.items() if k not in ("apiVersion", "kind", "metadata")},
+            rtype.schema,
+        )
+        for key in [
+            k for k in obj if k not in ("apiVersion", "kind", "metadata") and k not in kept
+        ]:
+            del obj[key]
+        obj.update(kept)
         validator = _validator(json.dumps(rtype.schema, sort_keys=True))
         causes.extend(
             _cause(e)
@@ -338,7 +405,8 @@ def _deployment_causes(obj: Obj) -> list[dict[str, str]]:
         return [
             {
                 "reason": "FieldValueInvalid",
-                "message": f"Invalid value: {json.dumps(labels)}: `selector` does not match template `labels`",
+                "message": f"Invalid value: {json.dumps(labels)}: "
+                "`selector` does not match template `labels`",
                 "field": "spec.template.metadata.labels",
             }
         ]
