@@ -45,6 +45,14 @@ def duration(text: str) -> float:
     return float(match[1]) * _UNIT_SECONDS[match[2]]
 
 
+def _boolean(text: str) -> bool:
+    if text.lower() in ("true", "1", "yes"):
+        return True
+    if text.lower() in ("false", "0", "no"):
+        return False
+    raise argparse.ArgumentTypeError(f"'{text}' is not true or false")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="reconciler",
@@ -92,6 +100,14 @@ def _parser() -> argparse.ArgumentParser:
         help="set a string value as Helm's --set-string does (repeatable)",
     )
     inputs.add_argument("--overrides", metavar="FILE", help="overrides file (user intents)")
+    inputs.add_argument(
+        "--refresh",
+        type=_boolean,
+        default=True,
+        metavar="true|false",
+        help="read a cluster target first and plan corrections of what changed there outside "
+        "the tool (default true; false plans from state alone)",
+    )
     inputs.add_argument(
         "--upgrade",
         action="append",
@@ -256,8 +272,10 @@ def _cmd_plan(args: argparse.Namespace, colour: bool) -> int:
     from reconciler import planfile
     from reconciler.apply import engine
     from reconciler.backends import open_backend
+    from reconciler.targets import open_target
 
-    the_plan = engine.plan(open_backend(args.state), _inputs(args))
+    target = open_target(args.target) if args.refresh else None
+    the_plan = engine.plan(open_backend(args.state), _inputs(args), target=target)
     if args.out:
         planfile.save(the_plan, args.out)
     _print_plan(the_plan, _fmt(args), colour)
@@ -317,6 +335,7 @@ def _cmd_apply(args: argparse.Namespace, colour: bool) -> int:
             parallelism=args.parallelism,
             stop=stop,
             progress=_progress_line if sys.stderr.isatty() else None,
+            refresh=args.refresh,
         )
     finally:
         signal.signal(signal.SIGTERM, previous)

@@ -200,6 +200,41 @@ def _information(plan: Plan, style: Style) -> list[str]:
     return lines
 
 
+DRIFT_HEADING = "Changed outside the tool (apply writes them again):"
+
+
+def _drift_value(path: str, value: Any) -> str:
+    # A Deployment's env entries carry their names apart from their values: hide them all.
+    if _sensitive(path) or ".env[" in path:
+        return REDACTED
+    return "(removed)" if value is None else _value(value)
+
+
+def _drift_items(plan: Plan) -> list[tuple[str, str, list[str]]]:
+    """(symbol, address, details) for each object drifted on the target."""
+    items = []
+    for item in plan.drift:
+        if item.deleted:
+            items.append(("-", item.address, ["deleted outside the tool"]))
+            continue
+        details = [
+            f"{f.path}: {_drift_value(f.path, f.after)} → {_drift_value(f.path, f.before)}"
+            for f in item.fields
+        ]
+        items.append(("~", item.address, details))
+    return items
+
+
+def _drift_lines(plan: Plan, style: Style) -> list[str]:
+    if not plan.drift:
+        return []
+    lines = ["", style.paint(DRIFT_HEADING, "33")]
+    for symbol, address, details in _drift_items(plan):
+        lines.append(f"  {symbol:>3} {style.bold(address)}")
+        lines.extend(f"        {detail}" for detail in details)
+    return lines
+
+
 def plan_text(plan: Plan, *, colour: bool = False) -> str:
     style = Style(colour)
     if not plan.has_changes:
@@ -216,6 +251,7 @@ def plan_text(plan: Plan, *, colour: bool = False) -> str:
             symbol = style.paint(f"{mark:>3}", _COLOURS[Action(mark)])
             lines.append(f"  {symbol} {style.bold(deployment.address)}  {head}")
             lines.extend(f"        {detail}" for detail in details)
+    lines += _drift_lines(plan, style)
     lines += _information(plan, style)
     lines += ["", style.bold(summary_line(plan.summary)), ""]
     return "\n".join(lines)
@@ -230,6 +266,10 @@ def plan_json(plan: Plan) -> str:
         for item in change["fields"]:
             if _sensitive(item["path"]):
                 item["before"] = item["after"] = REDACTED
+    for item in data.get("drift", ()):
+        for entry in item["fields"]:
+            if _sensitive(entry["path"]) or ".env[" in entry["path"]:
+                entry["before"] = entry["after"] = REDACTED
     return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n"
 
 
@@ -248,6 +288,9 @@ def plan_markdown(plan: Plan) -> str:
         for mark, head, more in _deployment_lines(deployment):
             cell = "<br>".join(d.replace("|", "\\|") for d in (head, *more) if d)
             out.append(f"| `{mark}` | `{deployment.address}` | {cell} |")
+    for symbol, address, details in _drift_items(plan):
+        cell = "<br>".join(d.replace("|", "\\|") for d in ["changed outside the tool", *details])
+        out.append(f"| `{symbol}` | `{address}` | {cell} |")
     if plan.warnings:
         out += ["", "**Warnings**", ""] + [f"- {w}" for w in plan.warnings]
     if plan.available:

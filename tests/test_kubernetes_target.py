@@ -16,7 +16,7 @@ import jsonschema
 import kubernetes_validate
 import pytest
 
-from reconciler import errors
+from reconciler import errors, render
 from reconciler.apply import engine
 from reconciler.backends.memory import MemoryBackend
 from reconciler.inputs.overrides import parse_overrides
@@ -336,3 +336,73 @@ def test_a_missing_namespace_is_named_or_created_on_request(
         open_target("kubernetes").put(address, document)
     KubernetesTarget(create_namespaces=True).put(address, document)
     assert HttpClient(kubeapi.url).get(f"/api/v1/namespaces/{PLATFORM}").status == 200
+
+
+def test_drift_is_planned_field_by_field_and_corrected_by_apply(cluster: Emulator) -> None:
+    backend, _ = deploy(cluster)
+    edited = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "model-0-exp-a", "namespace": WORKSPACE},
+        "spec": {"replicas": 5},
+    }
+    cluster.apply_objects([edited], manager="kubectl-edit")
+    HttpClient(cluster.url).delete(
+        f"/apis/{crds.GROUP}/{crds.VERSION}/namespaces/{PLATFORM}/runtimes/lts"
+    )
+    target = KubernetesTarget(force_conflicts=True)
+    cluster.faults.reset_log()
+    the_plan = engine.plan(backend, engine.Inputs(), target=target)
+    assert cluster.requests["list", "deployments"] == 1, "one paged list per kind"
+    assert sum(n for (verb, _), n in cluster.requests.items() if verb != "list") == 0
+    by_address = {d.address: d for d in the_plan.drift}
+    assert set(by_address) == {LTS, f"{DEPLOYMENTS[0]}/compositions/exp-a"}
+    assert by_address[LTS].deleted
+    (field,) = by_address[f"{DEPLOYMENTS[0]}/compositions/exp-a"].fields
+    assert (field.path, field.before, field.after) == ("spec.replicas", 1, 5)
+    assert the_plan.has_changes
+    text = render.plan_text(the_plan)
+    assert "Changed outside the tool" in text and "spec.replicas: 5 → 1" in text
+    assert "deleted outside the tool" in text
+    shown = json.loads(render.plan_json(the_plan))
+    schema = json.loads((Path(__file__).parents[1] / "schemas/plan.schema.json").read_text())
+    jsonschema.validate(shown, schema)
+    assert {"path": "spec.replicas", "before": 1, "after": 5} in [
+        f for d in shown["drift"] for f in d["fields"]
+    ]
+
+    with kubetarget.FastClock(cluster):
+        result = engine.apply(backend, target, inputs=engine.Inputs())
+    assert result.ok and sorted(result.corrected) == sorted(by_address)
+    assert not engine.plan(backend, engine.Inputs(), target=target).drift
+    assert {d["metadata"]["name"]: d["spec"]["replicas"] for d in deployments(cluster)}[
+        "model-0-exp-a"
+    ] == 1
+
+
+def test_refresh_false_plans_from_state_alone(cluster: Emulator) -> None:
+    backend, _ = deploy(cluster)
+    HttpClient(cluster.url).delete(
+        f"/apis/{crds.GROUP}/{crds.VERSION}/namespaces/{PLATFORM}/runtimes/lts"
+    )
+    cluster.faults.reset_log()
+    target = open_target("kubernetes")
+    assert not engine.plan(backend, engine.Inputs(), target=target, refresh=False).has_changes
+    assert not cluster.requests
+    result = engine.apply(backend, target, inputs=engine.Inputs(), refresh=False)
+    assert result.ok and not result.plan.has_changes and writes(cluster) == 0
+
+
+def test_refresh_reads_pages_and_restarts_an_expired_listing(cluster: Emulator) -> None:
+    backend, _ = deploy(cluster)
+    target = KubernetesTarget(page_size=2)
+    cluster.faults.reset_log()
+    assert len(target.observe()) == 8
+    assert cluster.requests["list", "deployments"] == 2, "four Deployments in pages of two"
+    first = sum(n for (verb, _), n in cluster.requests.items() if verb == "list")
+    cluster.faults.reset_log()
+    cluster.expire_next_continue()
+    assert len(target.observe()) == 8, "the expired listing started again, nothing lost"
+    listed = sum(n for (verb, _), n in cluster.requests.items() if verb == "list")
+    assert listed > first, "the listing whose token expired was read again from its start"
+    assert not engine.plan(backend, engine.Inputs(), target=target).drift

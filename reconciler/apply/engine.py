@@ -15,6 +15,7 @@ skipping what depends on a failure, rolling back a failed rollout) is executor.p
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import threading
 import time
@@ -22,17 +23,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from reconciler import __version__, errors
-from reconciler.addresses import check_id
+from reconciler.addresses import check_id, parse_composition
 from reconciler.backends import Backend, Blob, utc_now
 from reconciler.inputs import bootstrap
 from reconciler.inputs.requests import Overrides, UpgradeRequest
 from reconciler.inputs.values import Values
-from reconciler.model import GLOBAL_WORKSPACE
+from reconciler.model import GLOBAL_WORKSPACE, Deployment, Resource
 from reconciler.planning import deployments, state
 from reconciler.planning.desired import build_desired
 from reconciler.planning.diff import compute_plan
 from reconciler.planning.plan import Change, DeploymentChange, Plan
-from reconciler.targets import Target
+from reconciler.targets import Observable, Target, drift
 
 TOOL_VERSION = __version__
 
@@ -98,6 +99,7 @@ class ApplyResult:
     roll_skipped: list[tuple[DeploymentChange, str]] = field(default_factory=list)
     state: state.StateDocument | None = None
     interrupted: bool = False
+    corrected: list[str] = field(default_factory=list)  # drifted objects written again
 
     @property
     def ok(self) -> bool:
@@ -145,10 +147,29 @@ def plan_from(prior: state.StateDocument | None, inputs: Inputs) -> Plan:
     )
 
 
-def plan(backend: Backend, inputs: Inputs) -> Plan:
-    """Plan without locking: a plan only reads, and apply re-checks it under the lock."""
+def plan(
+    backend: Backend, inputs: Inputs, *, target: Target | None = None, refresh: bool = True
+) -> Plan:
+    """Plan without locking: a plan only reads, and apply re-checks it under the lock.
+
+    With a `target` that can be observed and `refresh`, the plan also lists the objects
+    changed or deleted there outside the tool (`Plan.drift`).
+    """
     prior, _ = read_state(backend)
-    return plan_from(prior, inputs)
+    found = plan_from(prior, inputs)
+    if refresh and target is not None:
+        found = with_drift(found, prior, target)
+    return found
+
+
+def with_drift(the_plan: Plan, prior: state.StateDocument | None, target: Target) -> Plan:
+    """`the_plan` with the drift a refresh of `target` finds against `prior` (none when the
+    target cannot be observed)."""
+    if prior is None or not isinstance(target, Observable):
+        return the_plan
+    expected = drift.written(prior.by_address, prior.deployments_by_address)
+    found = drift.compare(expected, target.observe())
+    return dataclasses.replace(the_plan, drift=found) if found else the_plan
 
 
 def check_fresh(saved: Plan, prior: state.StateDocument | None) -> None:
@@ -209,8 +230,13 @@ def apply(
     stop: threading.Event | None = None,
     progress: Callable[[int, int], None] | None = None,
     batching: Batching = Batching(),
+    refresh: bool = True,
 ) -> ApplyResult:
     """Apply a saved plan, or plan from `inputs` and apply that, under the state lock.
+
+    Planning from `inputs` refreshes an observable target first (unless `refresh` is
+    False), and the objects found changed outside the tool are written again before the
+    plan's changes; a saved plan corrects the drift it lists.
 
     `progress(done, total)` is called after each batch, counting the catalog changes and
     deployments carried out (whether they landed, failed or were skipped) of the plan's.
@@ -226,6 +252,8 @@ def apply(
         else:
             assert inputs is not None
             the_plan = plan_from(prior, inputs)
+            if refresh:
+                the_plan = with_drift(the_plan, prior, target)
         result = ApplyResult(plan=the_plan)
         if not the_plan.has_changes or not confirm(the_plan):
             return result
@@ -286,6 +314,9 @@ def _execute(
         ):
             persist()
 
+    if the_plan.drift:
+        _correct(the_plan, target=target, resources=resources, running=running)
+        result.corrected += [d.address for d in the_plan.drift]
     total, done = len(the_plan.changes) + len(the_plan.deployments), 0
     with executor.Executor(
         target, resources=resources, running=running, parallelism=parallelism
@@ -316,3 +347,34 @@ def _execute(
             progress(done, total)
         if pending:
             persist()
+
+
+def _correct(
+    the_plan: Plan,
+    *,
+    target: Target,
+    resources: dict[str, Resource],
+    running: dict[str, Deployment],
+) -> None:
+    """Write each drifted object again as the state says it is, before the plan's changes.
+
+    The state does not change (it already records these objects), so a failure stops the
+    apply with nothing to persist; a conflict with another field manager is refused here
+    as in any write, unless the target forces conflicts.
+    """
+    expected = drift.written(resources, running)
+    for item in the_plan.drift:
+        document = expected.get(item.address)
+        if document is None:
+            continue  # the state no longer records it: the plan's changes handle it
+        try:
+            if parse_composition(item.address) is not None:
+                target.roll(item.address, document, timeout=None)
+            else:
+                target.put(item.address, document)
+        except errors.ReconcilerError as exc:
+            raise errors.ApplyError(
+                f"correcting {item.address}, changed outside the tool, failed: {exc.summary}",
+                detail=exc.detail,
+                hint=exc.hint,
+            ) from exc

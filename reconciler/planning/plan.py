@@ -132,6 +132,20 @@ class AvailableUpgrade:
 FORMAT_VERSION = 1  # of the plan's JSON form: planfile.py refuses plans newer than this
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Drift:
+    """An object the target holds that was changed or deleted outside the tool.
+
+    `address` is the state's; `deleted` says the object is gone; otherwise `fields` lists
+    what differs, each `before` what the tool wrote and `after` what the target holds
+    (None for a field removed there). Apply writes the object again.
+    """
+
+    address: str
+    deleted: bool = False
+    fields: tuple[FieldChange, ...] = ()
+
+
 @dataclass(frozen=True, slots=True)
 class Summary:
     """Counts of the plan line; `roll` counts deployments with compositions to roll."""
@@ -156,7 +170,8 @@ class Plan:
     the plan was computed from (merged values, overrides, requested upgrades).
     `changes` are the catalog's, `deployments` the deployments'. `available` and `notes`
     are information for reviewers (upgrades a catalog change makes available, compositions
-    an upgrade request skipped); they change nothing.
+    an upgrade request skipped); they change nothing. `drift` lists objects changed
+    outside the tool, found by a refresh of the target; apply corrects them.
     """
 
     tool_version: str
@@ -168,6 +183,7 @@ class Plan:
     deployments: tuple[DeploymentChange, ...] = ()
     available: tuple[AvailableUpgrade, ...] = ()
     notes: tuple[str, ...] = ()
+    drift: tuple[Drift, ...] = ()
     format_version: int = field(default=FORMAT_VERSION)
 
     @property
@@ -188,4 +204,4 @@ class Plan:
 
     @property
     def has_changes(self) -> bool:
-        return bool(self.changes or self.deployments)
+        return bool(self.changes or self.deployments or self.drift)

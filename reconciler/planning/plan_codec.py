@@ -21,6 +21,7 @@ from reconciler.planning.plan import (
     Change,
     CompositionUpgrade,
     DeploymentChange,
+    Drift,
     FieldChange,
     Hold,
     Plan,
@@ -58,6 +59,15 @@ def to_dict(plan: Plan) -> dict[str, Any]:
         ],
         "warnings": list(plan.warnings),
         "notes": list(plan.notes),
+        **({"drift": [_drift_to_dict(d) for d in plan.drift]} if plan.drift else {}),
+    }
+
+
+def _drift_to_dict(drift: Drift) -> dict[str, Any]:
+    return {
+        "address": drift.address,
+        "deleted": drift.deleted,
+        "fields": [{"path": f.path, "before": f.before, "after": f.after} for f in drift.fields],
     }
 
 
@@ -83,6 +93,14 @@ def from_dict(data: Mapping[str, Any]) -> Plan:
             for a in data.get("available", ())
         ),
         notes=tuple(data.get("notes", ())),
+        drift=tuple(
+            Drift(
+                address=d["address"],
+                deleted=d["deleted"],
+                fields=tuple(FieldChange(f["path"], f["before"], f["after"]) for f in d["fields"]),
+            )
+            for d in data.get("drift", ())
+        ),
     )
 
 

@@ -8,9 +8,9 @@ target holds look like.
 
 from __future__ import annotations
 
-from reconciler.targets.base import DEFAULT_DIR, DEFAULT_TARGET, Target
+from reconciler.targets.base import DEFAULT_DIR, DEFAULT_TARGET, Observable, Target
 
-__all__ = ["DEFAULT_DIR", "DEFAULT_TARGET", "Target", "open_target"]
+__all__ = ["DEFAULT_DIR", "DEFAULT_TARGET", "Observable", "Target", "open_target"]
 
 
 def open_target(spec: str, *, force_conflicts: bool = False) -> Target:

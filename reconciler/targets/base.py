@@ -9,7 +9,7 @@ beside the real ones so that SDK users can test their own code.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 DEFAULT_DIR = "state/cluster"
 DEFAULT_TARGET = f"dir:{DEFAULT_DIR}"  # where the CLI and the SDK apply by default
@@ -50,5 +50,23 @@ class Target(Protocol):
         target's own limit), raises `TargetError`; the object is then left as written, for
         the caller to roll back with another `roll`. Targets that run nothing return as
         soon as the manifest is stored.
+        """
+        ...
+
+
+@runtime_checkable
+class Observable(Protocol):
+    """A target that can be read whole cheaply, for refreshing: the kubernetes target.
+
+    Targets that are not (a directory, memory) are planned from state alone.
+    """
+
+    def observe(self) -> dict[str, dict[str, Any]]:
+        """Every object of the tool's the target holds, by address, as `get` reads it back
+        but with every field the target holds (what others added included).
+
+        A handful of requests whatever the number of objects (paged lists, never one read
+        per object); objects not labelled as the tool's are not read. Failures are
+        `TargetError`s.
         """
         ...

@@ -14,6 +14,7 @@ driver to re-read or refuse.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -37,6 +38,8 @@ MAX_BACKOFF_SECONDS = 5.0
 CONNECT_ATTEMPTS = 3  # an unreachable server is reported after seconds, not minutes
 REQUEST_TIMEOUT = (5.0, 60.0)  # connect, read
 _DENIED_VERB = re.compile(r"cannot (\w+) resource")
+PAGE_SIZE = 500  # objects per LIST request: refresh costs about objects / 500 requests
+LIST_RESTARTS = 3
 IN_CLUSTER_HOST = "KUBERNETES_SERVICE_HOST"  # set in every pod
 
 
@@ -125,6 +128,42 @@ class Cluster:
         except _Missing:
             return None
 
+    def list_all(
+        self, kind: Resource, *, label_selector: str, page_size: int = PAGE_SIZE
+    ) -> list[dict[str, Any]]:
+        """Every object of `kind` in every namespace matching `label_selector`, read in
+        pages of `page_size`; an expired continue token (410 Gone) restarts the listing."""
+        for _ in range(LIST_RESTARTS):
+            items: list[dict[str, Any]] = []
+            token: str | None = None
+            try:
+                while True:
+                    page = self._send(
+                        functools.partial(
+                            self.objects.list_cluster_custom_object,
+                            kind.group,
+                            kind.version,
+                            kind.plural,
+                            label_selector=label_selector,
+                            limit=page_size,
+                            _continue=token,
+                            _request_timeout=REQUEST_TIMEOUT,
+                        ),
+                        verb="list",
+                        kind=kind,
+                        namespace="",
+                    )
+                    items += page.get("items") or []
+                    token = (page.get("metadata") or {}).get("continue") or None
+                    if token is None:
+                        return items
+            except _Gone:
+                continue
+        raise errors.TargetError(
+            f"listing {kind.plural} kept expiring ({LIST_RESTARTS} restarts)",
+            hint="the cluster compacts faster than the tool reads; run again",
+        )
+
     def remove(self, kind: Resource, namespace: str, name: str) -> None:
         """Delete the object; one that is not there is not an error."""
         try:
@@ -198,6 +237,8 @@ class Cluster:
         details = status.get("details") or {}
         where = f" in namespace {namespace}" if namespace else ""
         resource = f"{kind.plural}.{kind.group}" if kind.group else kind.plural
+        if exc.status == 410:
+            return _Gone(message)
         if exc.status == 404 and details.get("kind") == "namespaces":
             return NamespaceMissing(
                 f"namespace {details.get('name') or namespace} does not exist",
@@ -242,6 +283,10 @@ class Cluster:
 
 
 NAMESPACES = Resource(group="", version="v1", plural="namespaces", custom=False)
+
+
+class _Gone(Exception):
+    """A 410: the continue token of a paged list expired."""
 
 
 class _Missing(Exception):

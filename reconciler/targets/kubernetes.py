@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from reconciler import errors
-from reconciler.addresses import Address, parse_composition, workspace_of
+from reconciler.addresses import Address, composition_address, parse_composition, workspace_of
 from reconciler.model import GLOBAL_WORKSPACE, Kind
 from reconciler.targets import crds, kubeclient, manifests
 
@@ -56,6 +56,8 @@ class KubernetesTarget:
 
     `create_namespaces` creates a missing namespace instead of failing; `force_conflicts`
     takes over fields another field manager owns instead of reporting the conflict.
+    `rollout_timeout` bounds each rollout `roll` waits for; `page_size` is the `limit` of
+    the paged lists a refresh reads.
     """
 
     def __init__(
@@ -67,6 +69,7 @@ class KubernetesTarget:
         create_namespaces: bool = False,
         force_conflicts: bool = False,
         rollout_timeout: float = DEFAULT_ROLLOUT_TIMEOUT,
+        page_size: int = kubeclient.PAGE_SIZE,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.cluster = kubeclient.connect(context, sleep=sleep)
@@ -78,6 +81,7 @@ class KubernetesTarget:
         self.create_namespaces = create_namespaces
         self.force_conflicts = force_conflicts
         self.rollout_timeout = rollout_timeout
+        self.page_size = page_size
         self.sleep = sleep
         self._created: set[str] = set()
         self._lock = threading.Lock()
@@ -141,6 +145,36 @@ class KubernetesTarget:
             return  # not there, or not ours to remove
         self.cluster.remove(kind, namespace, name)
 
+    def observe(self) -> dict[str, dict[str, Any]]:
+        selector = f"{MANAGED_BY}={OURS}"
+        out: dict[str, dict[str, Any]] = {}
+        for kind in (*_CATALOG.values(), DEPLOYMENTS):
+            for live in self.cluster.list_all(
+                kind, label_selector=selector, page_size=self.page_size
+            ):
+                address = self._address_of(live, kind)
+                if address is not None:
+                    out[address] = without_server_fields(live)
+        return out
+
+    def _address_of(self, live: Mapping[str, Any], kind: kubeclient.Resource) -> str | None:
+        """The address an object of ours was written for, if it sits where that address
+        lives (a copy elsewhere is not the one the tool reads back)."""
+        meta = live.get("metadata") or {}
+        address = (meta.get("annotations") or {}).get(f"{manifests.LABEL_PREFIX}/address")
+        if not address:
+            return None
+        if kind == DEPLOYMENTS:
+            experiment = (meta.get("labels") or {}).get(f"{manifests.LABEL_PREFIX}/experiment")
+            if not experiment:
+                return None
+            address = composition_address(address, experiment)
+        try:
+            where = self.locate(address)
+        except (errors.TargetError, errors.InputError):
+            return None
+        return address if where == (kind, meta.get("namespace"), meta.get("name")) else None
+
     def roll(self, address: str, manifest: Mapping[str, Any], *, timeout: float | None) -> None:
         self.put(address, manifest)
         kind, namespace, name = self.locate(address)
@@ -203,6 +237,16 @@ def _owned_elsewhere(address: str, fields: list[tuple[str, str]]) -> errors.Targ
 SERVER_SET_METADATA = ("resourceVersion", "uid", "creationTimestamp", "generation")
 
 
+def without_server_fields(live: Mapping[str, Any]) -> dict[str, Any]:
+    """The live object without status and the metadata the server sets."""
+    out = copy.deepcopy(dict(live))
+    out.pop("status", None)
+    meta = out.get("metadata", {})
+    for key in (*SERVER_SET_METADATA, "managedFields", "namespace"):
+        meta.pop(key, None)
+    return out
+
+
 def applied_fields(live: Mapping[str, Any]) -> dict[str, Any]:
     """The live object cut down to the fields the tool's field manager applied.
 
@@ -218,12 +262,7 @@ def applied_fields(live: Mapping[str, Any]) -> dict[str, Any]:
         None,
     )
     if entry is None or "fieldsV1" not in entry:
-        out = copy.deepcopy(dict(live))
-        out.pop("status", None)
-        meta = out.get("metadata", {})
-        for key in (*SERVER_SET_METADATA, "managedFields", "namespace"):
-            meta.pop(key, None)
-        return out
+        return without_server_fields(live)
     out = _project(live, entry["fieldsV1"])
     out["apiVersion"] = live["apiVersion"]
     out["kind"] = live["kind"]
