@@ -8,6 +8,11 @@ upgrades a deployment by rolling its Deployments, and returns once they serve.
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +23,14 @@ from tests import kubetarget
 from tests.kubeapi import Emulator
 from tests.kubeapi.fixtures import HttpClient
 from tests.runner import Run, reconciler
-from tests.test_kubernetes_target import deploy, deployments, image, values
+from tests.test_kubernetes_target import (
+    DEPLOYMENTS,
+    declared,
+    deploy,
+    deployments,
+    image,
+    values,
+)
 
 DESCRIPTION = "config.deployer.composition.runtimes.lts.description"
 RUNTIMES = "/apis/runtimes.reconciler.dev/v1/namespaces/runtime-platform/runtimes"
@@ -94,3 +106,66 @@ def test_the_sdk_upgrades_a_deployment_by_rolling_its_deployments(
         assert image(rolled[name]) == "scorer:v1.6.0"
         assert rolled[name]["status"]["availableReplicas"] == rolled[name]["spec"]["replicas"]
     assert image(rolled["model-1-exp-a"]) == "scorer:v1.5.4", "the other deployment stays"
+
+
+def test_sigterm_during_rollouts_finishes_them_persists_and_unlocks(
+    cluster: Emulator, tmp_path: Path
+) -> None:
+    (tmp_path / "deployments.yaml").write_text(json.dumps(declared()))
+    with kubetarget.FastClock(cluster):
+        first = apply(tmp_path, "--overrides", str(tmp_path / "deployments.yaml"))
+    assert first.code == 0, first.out + first.err
+    cluster.faults.reset_log()
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("RECONCILER_")}
+    upgrade = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "reconciler.cli",
+            "upgrade",
+            *DEPLOYMENTS,
+            "--auto-approve",
+            "--parallelism",
+            "1",
+            "--target",
+            "kubernetes",
+            "--state",
+            str(tmp_path / "state.json"),
+        ],
+        cwd=tmp_path,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while cluster.requests["patch", "deployments"] == 0:  # the first rollout has started
+        assert time.monotonic() < deadline and upgrade.poll() is None
+        time.sleep(0.01)
+    upgrade.send_signal(signal.SIGTERM)
+    with kubetarget.FastClock(cluster):
+        out, err = upgrade.communicate(timeout=60)
+    state = json.loads((tmp_path / "state.json").read_text())
+    pinned = {
+        (d["address"], c["experiment_id"]): c["image_version"].rsplit("/", 1)[1]
+        for d in state["deployments"]
+        for c in d["compositions"]
+    }
+    assert "v1.6.0" in pinned.values(), out + err  # what was in flight finished, recorded
+    running = {d["metadata"]["name"]: image(d) for d in deployments(cluster)}
+    for (address, experiment), version in pinned.items():
+        name = f"{address.rsplit('/', 1)[1]}-{experiment}"
+        assert running[name] == f"scorer:{version}", "the cluster runs what the state says"
+    with kubetarget.FastClock(cluster):
+        again = reconciler(
+            "upgrade",
+            *DEPLOYMENTS,
+            "--auto-approve",
+            "--target",
+            "kubernetes",
+            "--state",
+            str(tmp_path / "state.json"),
+            cwd=tmp_path,
+        )
+    assert again.code == 0, again.out + again.err  # the lock was released; the rest rolls
+    assert {image(d) for d in deployments(cluster)} == {"scorer:v1.6.0"}

@@ -35,8 +35,9 @@ LTS = "workspaces/global/runtimes/lts"
 WRITES = ("create", "update", "patch", "delete")
 
 
-def inputs(workspace: str = "prod") -> engine.Inputs:
-    declared = {
+def declared(workspace: str = "prod") -> dict[str, Any]:
+    """Two deployments of two compositions each, as an overrides file declares them."""
+    return {
         "workspaces": {
             workspace: {
                 "deployments": {
@@ -51,7 +52,11 @@ def inputs(workspace: str = "prod") -> engine.Inputs:
             }
         }
     }
-    return engine.Inputs(values=values(), overrides=parse_overrides(declared, source="d.yaml"))
+
+
+def inputs(workspace: str = "prod") -> engine.Inputs:
+    overrides = parse_overrides(declared(workspace), source="d.yaml")
+    return engine.Inputs(values=values(), overrides=overrides)
 
 
 def upgrade_all() -> engine.Inputs:
