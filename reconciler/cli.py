@@ -154,6 +154,20 @@ def _parser() -> argparse.ArgumentParser:
         help="on a cluster, take over fields another field manager owns (default: refuse)",
     )
     applying.add_argument(
+        "--canary",
+        type=int,
+        default=0,
+        metavar="N",
+        help="roll N deployments first; start the rest only when those are healthy",
+    )
+    applying.add_argument(
+        "--max-failures",
+        type=int,
+        default=1,
+        metavar="N",
+        help="stop starting new upgrade rollouts after N failed (default 1; 0: no limit)",
+    )
+    applying.add_argument(
         "--parallelism",
         type=int,
         default=10,
@@ -336,6 +350,8 @@ def _cmd_apply(args: argparse.Namespace, colour: bool) -> int:
             stop=stop,
             progress=_progress_line if sys.stderr.isatty() else None,
             refresh=args.refresh,
+            canary=args.canary,
+            max_failures=args.max_failures or None,
         )
     finally:
         signal.signal(signal.SIGTERM, previous)
@@ -354,6 +370,7 @@ def _cmd_apply(args: argparse.Namespace, colour: bool) -> int:
             rolled=result.rolled,
             roll_failed=result.roll_failed,
             roll_skipped=result.roll_skipped,
+            roll_not_attempted=result.roll_not_attempted,
         )
     )
     return 0 if result.ok else 1

@@ -310,13 +310,26 @@ def apply_text(
     rolled: Sequence[tuple[DeploymentChange, str]] = (),
     roll_failed: Sequence[tuple[DeploymentChange, str, errors.ReconcilerError]] = (),
     roll_skipped: Sequence[tuple[DeploymentChange, str]] = (),
+    roll_not_attempted: Sequence[tuple[DeploymentChange, str]] = (),
 ) -> str:
     """The apply report: failures, then one line per deployment touched, then the totals."""
     lines = [f"  x {change.address}: {error.summary}" for change, error in failed]
     lines += [f"  - {change.address}: skipped (depends on a failed change)" for change in skipped]
     deployments, deployment_line = _deployment_report(rolled, roll_failed, roll_skipped)
     lines += deployment_line
-    bad = failed or skipped or roll_failed or roll_skipped
+    waiting: dict[str, list[str]] = {}
+    for change, experiment in roll_not_attempted:
+        waiting.setdefault(change.address, []).append(experiment)
+    lines += [
+        f"  · {address}: not attempted ({', '.join(experiments)}): rollouts stopped after "
+        "failures; run again to continue"
+        for address, experiments in sorted(waiting.items())
+    ]
+    if waiting:
+        deployments = (deployments or "; deployments: ") + (
+            f"{', ' if deployments else ''}{len(waiting)} not attempted"
+        )
+    bad = failed or skipped or roll_failed or roll_skipped or roll_not_attempted
     outcome = "Apply complete" if not bad and not interrupted else "Apply failed"
     if interrupted:
         outcome = "Apply interrupted"

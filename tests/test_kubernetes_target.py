@@ -411,3 +411,44 @@ def test_refresh_reads_pages_and_restarts_an_expired_listing(cluster: Emulator) 
     listed = sum(n for (verb, _), n in cluster.requests.items() if verb == "list")
     assert listed > first, "the listing whose token expired was read again from its start"
     assert not engine.plan(backend, engine.Inputs(), target=target).drift
+
+
+def test_after_max_failures_no_further_upgrade_starts(cluster: Emulator) -> None:
+    backend, _ = deploy(cluster)
+    cluster.fail_image("scorer:v1.6.0")
+    with kubetarget.FastClock(cluster, step=10.0):
+        result = engine.apply(
+            backend, open_target("kubernetes"), inputs=upgrade_all(), parallelism=1, max_failures=1
+        )
+    assert len(result.roll_failed) == 1 and not result.rolled
+    assert len(result.roll_not_attempted) == 3 and not result.ok
+    assert {image(d) for d in deployments(cluster)} == {"scorer:v1.5.4"}
+    report = render.apply_text(
+        0,
+        [],
+        [],
+        serial=None,
+        interrupted=False,
+        roll_failed=result.roll_failed,
+        roll_not_attempted=result.roll_not_attempted,
+    )
+    assert "not attempted (exp-a, exp-b): rollouts stopped after failures" in report
+    assert "deployments: 1 failed, 2 not attempted." in report
+
+    cluster.heal_image("scorer:v1.6.0")
+    with kubetarget.FastClock(cluster):
+        rerun = engine.apply(backend, open_target("kubernetes"), inputs=upgrade_all())
+    assert rerun.ok and len(rerun.rolled) == 4, "a re-run continues where it stopped"
+
+
+def test_canaries_roll_first_and_the_rest_wait_for_them(cluster: Emulator) -> None:
+    backend, _ = deploy(cluster)
+    cluster.fail_image("scorer:v1.6.0")
+    with kubetarget.FastClock(cluster, step=10.0):
+        result = engine.apply(backend, open_target("kubernetes"), inputs=upgrade_all(), canary=1)
+    assert {c.address for c, _, _ in result.roll_failed} == {DEPLOYMENTS[0]}
+    assert {c.address for c, _ in result.roll_not_attempted} == {DEPLOYMENTS[1]}
+    cluster.heal_image("scorer:v1.6.0")
+    with kubetarget.FastClock(cluster):
+        healthy = engine.apply(backend, open_target("kubernetes"), inputs=upgrade_all(), canary=1)
+    assert healthy.ok and len(healthy.rolled) == 4

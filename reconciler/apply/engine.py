@@ -85,7 +85,9 @@ class ApplyResult:
 
     Catalog changes are reported whole (`applied`, `failed`, `skipped`); deployment
     changes per composition, as (change, experiment id): `rolled`, `roll_failed` (with the
-    error) and `roll_skipped` (a catalog change it needs failed).
+    error), `roll_skipped` (a catalog change it needs failed) and `roll_not_attempted`
+    (upgrades not started: the canaries or `max_failures` rollouts failed; a re-run
+    continues with them).
     """
 
     plan: Plan
@@ -97,6 +99,7 @@ class ApplyResult:
         default_factory=list
     )
     roll_skipped: list[tuple[DeploymentChange, str]] = field(default_factory=list)
+    roll_not_attempted: list[tuple[DeploymentChange, str]] = field(default_factory=list)
     state: state.StateDocument | None = None
     interrupted: bool = False
     corrected: list[str] = field(default_factory=list)  # drifted objects written again
@@ -104,7 +107,12 @@ class ApplyResult:
     @property
     def ok(self) -> bool:
         return not (
-            self.failed or self.skipped or self.roll_failed or self.roll_skipped or self.interrupted
+            self.failed
+            or self.skipped
+            or self.roll_failed
+            or self.roll_skipped
+            or self.roll_not_attempted
+            or self.interrupted
         )
 
 
@@ -231,12 +239,18 @@ def apply(
     progress: Callable[[int, int], None] | None = None,
     batching: Batching = Batching(),
     refresh: bool = True,
+    canary: int = 0,
+    max_failures: int | None = None,
 ) -> ApplyResult:
     """Apply a saved plan, or plan from `inputs` and apply that, under the state lock.
 
     Planning from `inputs` refreshes an observable target first (unless `refresh` is
     False), and the objects found changed outside the tool are written again before the
     plan's changes; a saved plan corrects the drift it lists.
+
+    Rollouts: the first `canary` deployment changes roll first, and the rest start only
+    when all of those succeeded; once `max_failures` upgrade rollouts failed (None: no
+    limit), no further upgrade starts. What did not start is `roll_not_attempted`.
 
     `progress(done, total)` is called after each batch, counting the catalog changes and
     deployments carried out (whether they landed, failed or were skipped) of the plan's.
@@ -269,6 +283,8 @@ def apply(
             stop=stop or threading.Event(),
             progress=progress or (lambda _done, _total: None),
             batching=batching,
+            canary=canary,
+            max_failures=max_failures,
         )
         return result
     finally:
@@ -288,6 +304,8 @@ def _execute(
     stop: threading.Event,
     progress: Callable[[int, int], None],
     batching: Batching,
+    canary: int = 0,
+    max_failures: int | None = None,
 ) -> None:
     # Imported here so that plans, which never execute, do not pay for the executor's
     # thread pool machinery at startup.
@@ -318,8 +336,13 @@ def _execute(
         _correct(the_plan, target=target, resources=resources, running=running)
         result.corrected += [d.address for d in the_plan.drift]
     total, done = len(the_plan.changes) + len(the_plan.deployments), 0
+    canary_failed = False
     with executor.Executor(
-        target, resources=resources, running=running, parallelism=parallelism
+        target,
+        resources=resources,
+        running=running,
+        parallelism=parallelism,
+        max_failures=max_failures,
     ) as runner:
         for batch in executor.batches(the_plan.changes, size=batching.size):
             if stop.is_set():
@@ -333,14 +356,29 @@ def _execute(
             persist_if_due()
             done += len(batch)
             progress(done, total)
-        for changes in executor.roll_batches(the_plan.deployments, size=batching.size):
+        canaries = list(the_plan.deployments[:canary])
+        rest = the_plan.deployments[len(canaries) :]
+        groups = [canaries] if canaries else []
+        for changes in [*groups, *executor.roll_batches(rest, size=batching.size)]:
             if result.interrupted or stop.is_set():
                 result.interrupted = True
                 break
+            if canary_failed:  # the rest start only once every canary is healthy
+                result.roll_not_attempted += [
+                    (change, c.experiment_id)
+                    for change in changes
+                    for c in change.compositions_to_write()
+                ]
+                done += len(changes)
+                progress(done, total)
+                continue
             rolled = runner.roll(changes, now=utc_now())
+            if changes is canaries:
+                canary_failed = bool(rolled.failed or rolled.skipped or rolled.not_attempted)
             result.rolled += rolled.rolled
             result.roll_failed += rolled.failed
             result.roll_skipped += rolled.skipped
+            result.roll_not_attempted += rolled.not_attempted
             pending += rolled.recorded
             persist_if_due()
             done += len(changes)

@@ -16,6 +16,7 @@ what to change (planning/diff.py); the manifests themselves (targets/manifests.p
 from __future__ import annotations
 
 import functools
+import threading
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
@@ -43,13 +44,15 @@ class BatchResult:
 @dataclass(frozen=True, slots=True)
 class RolloutResult:
     """What a batch of deployment changes did, per composition as (change, experiment id):
-    `rolled`, `failed` (with the error) and `skipped` (a catalog change it needs failed).
+    `rolled`, `failed` (with the error), `skipped` (a catalog change it needs failed) and
+    `not_attempted` (upgrades not started once `max_failures` rollouts had failed).
     `recorded` counts the compositions now recorded as running."""
 
     rolled: tuple[tuple[DeploymentChange, str], ...]
     failed: tuple[tuple[DeploymentChange, str, errors.ReconcilerError], ...]
     skipped: tuple[tuple[DeploymentChange, str], ...]
     recorded: int
+    not_attempted: tuple[tuple[DeploymentChange, str], ...] = ()
 
 
 def batches(changes: Sequence[Change], *, size: int) -> Iterator[list[Change]]:
@@ -90,6 +93,8 @@ class Executor:
     `resources` and `running` are the state's catalog and deployments by address; they are
     updated in place as changes land. A failure blocks what depends on it for the
     executor's lifetime, so deployments that need a failed catalog change are skipped too.
+    Once `max_failures` upgrade rollouts have failed (None: no limit), no further upgrade
+    is started: one bad image should not roll back every deployment.
     """
 
     def __init__(
@@ -99,10 +104,14 @@ class Executor:
         resources: dict[str, Resource],
         running: dict[str, Deployment],
         parallelism: int,
+        max_failures: int | None = None,
     ) -> None:
         self.target = target
         self.resources = resources
         self.running = running
+        self.max_failures = max_failures
+        self._failures = 0
+        self._count = threading.Lock()
         self._blocked: set[str] = set()  # addresses whose change failed or was skipped
         self._pool = ThreadPoolExecutor(max_workers=max(1, parallelism))
 
@@ -150,13 +159,13 @@ class Executor:
                     skipped.append((change, composition.experiment_id))
                 else:
                     tasks.append((change, after, composition))
-        outcomes = self._pool.map(
-            functools.partial(_roll, target=self.target, resources=self.resources), tasks
-        )
-        rolled, failed = [], []
+        outcomes = self._pool.map(self._attempt, tasks)
+        rolled, failed, not_attempted = [], [], []
         landed: dict[str, dict[str, Composition]] = defaultdict(dict)
         for (change, _, composition), outcome in zip(tasks, outcomes, strict=True):
-            if isinstance(outcome, errors.ReconcilerError):
+            if outcome is None:
+                not_attempted.append((change, composition.experiment_id))
+            elif isinstance(outcome, errors.ReconcilerError):
                 failed.append((change, composition.experiment_id, outcome))
             else:
                 rolled.append((change, composition.experiment_id))
@@ -178,7 +187,27 @@ class Executor:
                 compositions=compositions, last_modified_time=now
             )
             recorded += len(done)
-        return RolloutResult(tuple(rolled), tuple(failed), tuple(skipped), recorded)
+        return RolloutResult(
+            tuple(rolled), tuple(failed), tuple(skipped), recorded, tuple(not_attempted)
+        )
+
+    @property
+    def stopped(self) -> bool:
+        """True once `max_failures` upgrade rollouts have failed."""
+        return self.max_failures is not None and self._failures >= self.max_failures
+
+    def _attempt(
+        self, task: tuple[DeploymentChange, Deployment, Composition]
+    ) -> Composition | errors.ReconcilerError | None:
+        """Roll one composition, or None when upgrades have stopped after failures."""
+        upgrade = task[0].action is Action.UPGRADE
+        if upgrade and self.stopped:
+            return None
+        outcome = _roll(task, target=self.target, resources=self.resources)
+        if upgrade and isinstance(outcome, errors.ReconcilerError):
+            with self._count:
+                self._failures += 1
+        return outcome
 
 
 def _dependencies(change: Change) -> set[str]:
