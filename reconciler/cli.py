@@ -14,7 +14,7 @@ import re
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from reconciler import __version__, errors
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from reconciler.apply.engine import Inputs
     from reconciler.inputs.requests import UpgradeRequest
     from reconciler.planning.plan import Plan
+    from reconciler.progress import RolloutDisplay
 
 UPGRADE_SYNTAX = (
     "DEPLOYMENT (every composition to its latest available version), DEPLOYMENT=TARGET "
@@ -301,7 +302,7 @@ def _cmd_plan(args: argparse.Namespace, colour: bool) -> int:
 
 
 def _cmd_apply(args: argparse.Namespace, colour: bool) -> int:
-    from reconciler import planfile, render
+    from reconciler import planfile, progress, render
     from reconciler.apply import engine
     from reconciler.backends import open_backend
     from reconciler.targets import open_target
@@ -326,7 +327,10 @@ def _cmd_apply(args: argparse.Namespace, colour: bool) -> int:
     target = open_target(args.target, force_conflicts=args.force_conflicts)
     fmt = _fmt(args)
 
+    display = progress.RolloutDisplay(sys.stderr, terminal=sys.stderr.isatty())
+
     def confirm(plan: Plan) -> bool:
+        display.expect(sum(len(c.compositions_to_write()) for c in plan.deployments))
         if saved is None:  # a saved plan was reviewed when it was made: don't repeat it
             _print_plan(plan, fmt, colour)
         if args.auto_approve:
@@ -348,13 +352,15 @@ def _cmd_apply(args: argparse.Namespace, colour: bool) -> int:
             lock_timeout=args.lock_timeout,
             parallelism=args.parallelism,
             stop=stop,
-            progress=_progress_line if sys.stderr.isatty() else None,
+            progress=_catalog_progress(display) if sys.stderr.isatty() else None,
             refresh=args.refresh,
             canary=args.canary,
             max_failures=args.max_failures or None,
+            on_rollout=display,
         )
     finally:
         signal.signal(signal.SIGTERM, previous)
+        display.close()
     if not result.plan.has_changes:
         _print_plan(result.plan, fmt, colour)
         return 0
@@ -374,6 +380,16 @@ def _cmd_apply(args: argparse.Namespace, colour: bool) -> int:
         )
     )
     return 0 if result.ok else 1
+
+
+def _catalog_progress(display: RolloutDisplay) -> Callable[[int, int], None]:
+    """The progress line, kept off the terminal once the rollouts' bar is drawn there."""
+
+    def show(done: int, total: int) -> None:
+        if not display.drawing:
+            _progress_line(done, total)
+
+    return show
 
 
 def _progress_line(done: int, total: int) -> None:

@@ -7,6 +7,7 @@ upgrades a deployment by rolling its Deployments, and returns once they serve.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -19,6 +20,7 @@ from typing import Any
 import pytest
 
 import reconciler as sdk
+from reconciler import progress
 from tests import kubetarget
 from tests.kubeapi import Emulator
 from tests.kubeapi.fixtures import HttpClient
@@ -169,3 +171,28 @@ def test_sigterm_during_rollouts_finishes_them_persists_and_unlocks(
         )
     assert again.code == 0, again.out + again.err  # the lock was released; the rest rolls
     assert {image(d) for d in deployments(cluster)} == {"scorer:v1.6.0"}
+
+
+def test_rollouts_print_one_line_each_without_a_terminal(cluster: Emulator, tmp_path: Path) -> None:
+    (tmp_path / "deployments.yaml").write_text(json.dumps(declared()))
+    with kubetarget.FastClock(cluster):
+        run = apply(tmp_path, "--overrides", str(tmp_path / "deployments.yaml"))
+    assert run.code == 0, run.out + run.err
+    for deployment in DEPLOYMENTS:
+        for experiment in ("exp-a", "exp-b"):
+            address = f"{deployment}/compositions/{experiment}"
+            assert f"rollout started: {address}\n" in run.err
+            assert f"rollout rolled: {address}\n" in run.err
+
+
+def test_on_a_terminal_rollouts_show_as_a_progress_bar() -> None:
+    screen = io.StringIO()
+    with progress.RolloutDisplay(screen, terminal=True) as display:
+        display.expect(3)
+        display("started", "a")
+        display("started", "b")
+        display("rolled", "a")
+        display("failed", "b")
+    drawn = screen.getvalue()
+    assert "rollouts" in drawn and "2/3" in drawn and "0 in flight, 1 failed" in drawn
+    assert "rollout rolled" not in drawn, "no plain lines on a terminal"

@@ -241,6 +241,7 @@ def apply(
     refresh: bool = True,
     canary: int = 0,
     max_failures: int | None = None,
+    on_rollout: Callable[[str, str], None] | None = None,
 ) -> ApplyResult:
     """Apply a saved plan, or plan from `inputs` and apply that, under the state lock.
 
@@ -251,6 +252,7 @@ def apply(
     Rollouts: the first `canary` deployment changes roll first, and the rest start only
     when all of those succeeded; once `max_failures` upgrade rollouts failed (None: no
     limit), no further upgrade starts. What did not start is `roll_not_attempted`.
+    `on_rollout(event, composition address)` hears each rollout start and end.
 
     `progress(done, total)` is called after each batch, counting the catalog changes and
     deployments carried out (whether they landed, failed or were skipped) of the plan's.
@@ -285,6 +287,7 @@ def apply(
             batching=batching,
             canary=canary,
             max_failures=max_failures,
+            on_rollout=on_rollout,
         )
         return result
     finally:
@@ -306,6 +309,7 @@ def _execute(
     batching: Batching,
     canary: int = 0,
     max_failures: int | None = None,
+    on_rollout: Callable[[str, str], None] | None = None,
 ) -> None:
     # Imported here so that plans, which never execute, do not pay for the executor's
     # thread pool machinery at startup.
@@ -343,6 +347,7 @@ def _execute(
         running=running,
         parallelism=parallelism,
         max_failures=max_failures,
+        on_rollout=on_rollout,
     ) as runner:
         for batch in executor.batches(the_plan.changes, size=batching.size):
             if stop.is_set():

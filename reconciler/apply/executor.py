@@ -19,7 +19,7 @@ import functools
 import threading
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -94,7 +94,8 @@ class Executor:
     updated in place as changes land. A failure blocks what depends on it for the
     executor's lifetime, so deployments that need a failed catalog change are skipped too.
     Once `max_failures` upgrade rollouts have failed (None: no limit), no further upgrade
-    is started: one bad image should not roll back every deployment.
+    is started: one bad image should not roll back every deployment. `on_rollout(event,
+    composition address)` hears each rollout "started", then "rolled" or "failed".
     """
 
     def __init__(
@@ -105,11 +106,13 @@ class Executor:
         running: dict[str, Deployment],
         parallelism: int,
         max_failures: int | None = None,
+        on_rollout: Callable[[str, str], None] | None = None,
     ) -> None:
         self.target = target
         self.resources = resources
         self.running = running
         self.max_failures = max_failures
+        self.on_rollout = on_rollout or (lambda _event, _address: None)
         self._failures = 0
         self._count = threading.Lock()
         self._blocked: set[str] = set()  # addresses whose change failed or was skipped
@@ -203,8 +206,12 @@ class Executor:
         upgrade = task[0].action is Action.UPGRADE
         if upgrade and self.stopped:
             return None
+        address = composition_address(task[1].address, task[2].experiment_id)
+        self.on_rollout("started", address)
         outcome = _roll(task, target=self.target, resources=self.resources)
-        if upgrade and isinstance(outcome, errors.ReconcilerError):
+        failed = isinstance(outcome, errors.ReconcilerError)
+        self.on_rollout("failed" if failed else "rolled", address)
+        if upgrade and failed:
             with self._count:
                 self._failures += 1
         return outcome
