@@ -196,3 +196,32 @@ def test_on_a_terminal_rollouts_show_as_a_progress_bar() -> None:
     drawn = screen.getvalue()
     assert "rollouts" in drawn and "2/3" in drawn and "0 in flight, 1 failed" in drawn
     assert "rollout rolled" not in drawn, "no plain lines on a terminal"
+
+
+def test_a_batch_rolls_every_deployment_in_one_apply(cluster: Emulator, tmp_path: Path) -> None:
+    backend, first = deploy(cluster)
+    assert first.state is not None
+    client = sdk.Client(state=backend, target="kubernetes")
+    workspace = client.workspaces.get("prod")
+    patches_seen: list[int] = []
+    # The clock runs throughout: inside the block nothing is written for it to roll.
+    with kubetarget.FastClock(cluster), client.batch():
+        for listed in workspace.deployments.list():
+            workspace.deployments.get(listed["uid"]).upgrade_runtime_image()
+            patches_seen.append(cluster.requests["patch", "deployments"])
+        assert {image(d) for d in deployments(cluster)} == {"scorer:v1.5.4"}, "not yet"
+    assert patches_seen == [4, 4], "nothing was written inside the block"
+    assert {image(d) for d in deployments(cluster)} == {"scorer:v1.6.0"}
+    blob = backend.read()
+    assert blob is not None
+    assert json.loads(blob.data)["serial"] == first.state.serial + 1, "one apply for all"
+
+
+def test_a_batch_that_raises_applies_nothing(cluster: Emulator) -> None:
+    backend, _ = deploy(cluster)
+    client = sdk.Client(state=backend, target="kubernetes")
+    deployment = client.workspaces.get("prod").deployments.get("model-0")
+    with pytest.raises(RuntimeError), client.batch():
+        deployment.upgrade_runtime_image()
+        raise RuntimeError("changed my mind")
+    assert {image(d) for d in deployments(cluster)} == {"scorer:v1.5.4"}

@@ -16,6 +16,7 @@ deployments in deployments.py.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import ClassVar
 
@@ -113,6 +114,12 @@ class Client:
     @property
     def target(self) -> Target:
         return self._session.target
+
+    def batch(self) -> contextlib.AbstractContextManager[None]:
+        """`with client.batch():` the changes made inside the block are applied together,
+        as one locked apply when it ends (rollouts in parallel), or not at all if it raises.
+        """
+        return self._session.batch()
 
     def __repr__(self) -> str:
         return f"<Client state={self.backend.name} target={self.target.name}>"

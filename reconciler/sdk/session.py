@@ -7,7 +7,8 @@ another client's change sees it, while reading ten properties costs ten reads an
 decode. And `commit`: one locked engine apply of the requests an SDK call builds from a
 snapshot, started again from a fresh snapshot when another writer got in between, so a
 call never acts on a state it did not check (optimistic concurrency on the state's lineage
-and serial; the engine's lock and compare-and-swap writes do the rest).
+and serial; the engine's lock and compare-and-swap writes do the rest); `batch` holds
+commits back and makes them one apply.
 
 Does not own what the requests are (images.py, runtimes.py), nor the ceiling rule,
 reference and collision checks: planning/desired.py runs them inside the engine, under the lock.
@@ -15,11 +16,12 @@ reference and collision checks: planning/desired.py runs them inside the engine,
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import threading
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -104,6 +106,7 @@ class Session:
         self.lock_timeout = lock_timeout
         self._guard = threading.Lock()  # guards the cached decode below
         self._cached: tuple[str, Snapshot] | None = None
+        self._batched: list[Callable[[Snapshot], Overrides | None]] | None = None
 
     @classmethod
     def open(
@@ -154,13 +157,39 @@ class Session:
     def create_workspace(self, name: str) -> None:
         engine.create_workspace(self.backend, name, lock_timeout=self.lock_timeout)
 
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Hold back every `commit` made inside the block and apply them all at its end,
+        as one locked apply (so rollouts run in parallel); nothing if the block raises.
+
+        The calls inside are checked against the state as it is when the block ends, each
+        as if it were alone; a call that is not allowed there fails the whole batch.
+        """
+        if self._batched is not None:
+            raise errors.UsageError(
+                "a batch is already open on this client", hint="nest the calls in one batch"
+            )
+        self._batched = []
+        try:
+            yield
+            builds, self._batched = self._batched, None
+            if builds:
+                self.commit(functools.partial(_together, builds))
+        finally:
+            self._batched = None
+
     def commit(self, build: Callable[[Snapshot], Overrides | None]) -> None:
         """Apply what `build` asks for, as checked against the state it is applied to.
 
         `build` reads a snapshot, raises a typed error if the call is not allowed, and
         returns the requests (None: nothing to do). If the state moved on between the
         read and the lock, nothing is applied and `build` runs again on the new state.
+        Inside `batch()`, `build` is held back until the batch ends.
         """
+        if self._batched is not None:
+            build(self.snapshot())  # refuse a call that is not allowed now, at the call
+            self._batched.append(build)
+            return
         for _ in range(MAX_ATTEMPTS):
             snapshot = self.snapshot()
             overrides = build(snapshot)
@@ -185,6 +214,23 @@ class Session:
             detail=f"{self.backend.name} is being written by other runs without pause",
             hint="retry the call when the other runs are done",
         )
+
+
+def _together(
+    builds: list[Callable[[Snapshot], Overrides | None]], snapshot: Snapshot
+) -> Overrides | None:
+    """The requests of every build in a batch, as one set of overrides."""
+    parts = [found for build in builds if (found := build(snapshot)) is not None]
+    if not parts:
+        return None
+    return Overrides.of(
+        source="SDK batch",
+        state_requests=tuple(r for p in parts for r in p.state_requests),
+        resources=tuple(r for p in parts for r in p.resources),
+        deletes=tuple(d for p in parts for d in p.deletes),
+        deployments=tuple(d for p in parts for d in p.deployments),
+        upgrades=tuple(u for p in parts for u in p.upgrades),
+    )
 
 
 def _planned_from(plan: Plan, *, snapshot: Snapshot) -> bool:
