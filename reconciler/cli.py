@@ -8,6 +8,7 @@ modules are imported inside the commands so `reconciler --help` stays fast.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gc
 import os
 import re
@@ -101,6 +102,12 @@ def _parser() -> argparse.ArgumentParser:
         help="set a string value as Helm's --set-string does (repeatable)",
     )
     inputs.add_argument("--overrides", metavar="FILE", help="overrides file (user intents)")
+    inputs.add_argument(
+        "--refresh-only",
+        action="store_true",
+        help="plan: show only what changed on a cluster target outside the tool; apply: "
+        "record it in state, changing nothing on the cluster",
+    )
     inputs.add_argument(
         "--refresh",
         type=_boolean,
@@ -289,8 +296,10 @@ def _cmd_plan(args: argparse.Namespace, colour: bool) -> int:
     from reconciler.backends import open_backend
     from reconciler.targets import open_target
 
-    target = open_target(args.target) if args.refresh else None
+    target = open_target(args.target) if args.refresh or args.refresh_only else None
     the_plan = engine.plan(open_backend(args.state), _inputs(args), target=target)
+    if args.refresh_only:
+        the_plan = dataclasses.replace(the_plan, changes=(), deployments=(), available=())
     if args.out:
         planfile.save(the_plan, args.out)
     _print_plan(the_plan, _fmt(args), colour)
@@ -320,6 +329,13 @@ def _cmd_apply(args: argparse.Namespace, colour: bool) -> int:
         raise errors.UsageError(
             "refusing to apply without confirmation: no terminal to ask on",
             hint="review the plan, then pass --auto-approve (or apply a saved plan with it)",
+        )
+    if args.refresh_only and not planfile_arg:
+        return _refresh_only(args, colour)
+    if args.refresh_only:
+        raise errors.UsageError(
+            "--refresh-only records what the cluster holds: it applies no saved plan",
+            hint="drop the plan file, or drop --refresh-only",
         )
     saved = planfile.load(planfile_arg) if planfile_arg else None
     inputs = None if saved else _inputs(args)
@@ -380,6 +396,29 @@ def _cmd_apply(args: argparse.Namespace, colour: bool) -> int:
         )
     )
     return 0 if result.ok else 1
+
+
+def _refresh_only(args: argparse.Namespace, colour: bool) -> int:
+    from reconciler.apply import engine
+    from reconciler.backends import open_backend
+    from reconciler.targets import open_target
+
+    given = args.values or args.set or args.set_string or args.overrides or args.upgrade
+    if given or getattr(args, "specs", None):
+        raise errors.UsageError(
+            "--refresh-only records what the cluster holds: it takes no inputs",
+            hint="drop -f/--set/--overrides/--upgrade, or drop --refresh-only",
+        )
+    found, written = engine.refresh_only(
+        open_backend(args.state), open_target(args.target), lock_timeout=args.lock_timeout
+    )
+    _print_plan(found, _fmt(args), colour)
+    if written is not None:
+        (sys.stdout if _fmt(args) == "human" else sys.stderr).write(
+            f"Refresh complete! {len(found.drift)} objects changed outside the tool recorded "
+            f"in state. State serial {written.serial}.\n"
+        )
+    return 0
 
 
 def _catalog_progress(display: RolloutDisplay) -> Callable[[int, int], None]:

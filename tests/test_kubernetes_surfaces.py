@@ -225,3 +225,42 @@ def test_a_batch_that_raises_applies_nothing(cluster: Emulator) -> None:
         deployment.upgrade_runtime_image()
         raise RuntimeError("changed my mind")
     assert {image(d) for d in deployments(cluster)} == {"scorer:v1.5.4"}
+
+
+def test_refresh_only_shows_and_records_what_changed_outside_the_tool(
+    cluster: Emulator, tmp_path: Path
+) -> None:
+    (tmp_path / "deployments.yaml").write_text(json.dumps(declared()))
+    with kubetarget.FastClock(cluster):
+        assert apply(tmp_path, "--overrides", str(tmp_path / "deployments.yaml")).code == 0
+    scaled = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "model-1-exp-b", "namespace": "workspace-prod"},
+        "spec": {"replicas": 3},
+    }
+    cluster.apply_objects([scaled], manager="hpa-by-hand")
+    where = ("--target", "kubernetes", "--state", str(tmp_path / "state.json"))
+    planned = reconciler("plan", "--refresh-only", *where, cwd=tmp_path)
+    assert planned.code == 0, planned.err
+    assert "Changed outside the tool" in planned.out
+    assert "spec.replicas: 3 → 1" in planned.out
+    assert "model-1/compositions/exp-b" in planned.out
+
+    cluster.faults.reset_log()
+    recorded = reconciler("apply", "--refresh-only", "--auto-approve", *where, cwd=tmp_path)
+    assert recorded.code == 0, recorded.err
+    assert "1 objects changed outside the tool recorded in state" in recorded.out
+    assert not [verb for (verb, _), n in cluster.requests.items() if verb in ("patch", "delete")]
+    again = reconciler("plan", "--detailed-exitcode", *where, cwd=tmp_path)
+    assert again.code == 0, again.out  # accepted: no drift, nothing to do
+    refused = reconciler(
+        "apply",
+        "--refresh-only",
+        "--auto-approve",
+        "--upgrade",
+        DEPLOYMENTS[0],
+        *where,
+        cwd=tmp_path,
+    )
+    assert refused.code == 1 and "takes no inputs" in refused.err

@@ -33,7 +33,7 @@ from reconciler.planning import deployments, state
 from reconciler.planning.desired import build_desired
 from reconciler.planning.diff import compute_plan
 from reconciler.planning.plan import Change, DeploymentChange, Plan
-from reconciler.targets import Observable, Target, drift
+from reconciler.targets import Observable, Target, drift, manifests
 
 TOOL_VERSION = __version__
 
@@ -219,6 +219,56 @@ def create_workspace(backend: Backend, name: str, *, lock_timeout: float = 0.0) 
             workspaces=(*document.workspaces, name),
         )
         backend.write(state.encode(new), if_match=blob.etag if blob else None)
+    finally:
+        backend.unlock(lock.id)
+
+
+def refresh_only(
+    backend: Backend, target: Target, *, lock_timeout: float = 0.0
+) -> tuple[Plan, state.StateDocument | None]:
+    """Record in state what a refresh of `target` found changed outside the tool, and
+    change nothing on the target: (the plan listing that drift, the state written).
+
+    Each drifted object's recorded digest becomes that of what the target holds (none for
+    an object deleted there), so later plans no longer report it as drift; an apply that
+    changes the object writes the tool's version again. Nothing is written when nothing
+    drifted, or when the target cannot be observed.
+    """
+    lock = backend.lock(operation="refresh", timeout=lock_timeout)
+    try:
+        prior, blob = read_state(backend)
+        found = dataclasses.replace(
+            plan_from(prior, Inputs()), changes=(), deployments=(), available=(), notes=()
+        )
+        if prior is None or not isinstance(target, Observable):
+            return found, None
+        observed = target.observe()
+        expected = drift.written(prior.by_address, prior.deployments_by_address)
+        found = dataclasses.replace(found, drift=drift.compare(expected, observed))
+        if not found.drift:
+            return found, None
+        resources = dict(prior.by_address)
+        running = dict(prior.deployments_by_address)
+        for item in found.drift:
+            live = observed.get(item.address)
+            digest = "" if live is None else manifests.digest(live)
+            composition = parse_composition(item.address)
+            if composition is None:
+                if item.address in resources:
+                    resources[item.address] = resources[item.address].with_(last_applied=digest)
+                continue
+            address, experiment = composition
+            deployment = running[address]
+            running[address] = deployment.with_(
+                compositions=tuple(
+                    c.with_(last_applied=digest) if c.experiment_id == experiment else c
+                    for c in deployment.compositions
+                )
+            )
+        new = state.successor(prior, resources, tool_version=TOOL_VERSION, deployments=running)
+        state.check_successor(prior, new)
+        backend.write(state.encode(new), if_match=blob.etag if blob else None)
+        return found, new
     finally:
         backend.unlock(lock.id)
 
