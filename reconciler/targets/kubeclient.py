@@ -320,7 +320,13 @@ def _manager(message: str) -> str:
 
 def connect(context: str | None, *, sleep: Callable[[float], None] = time.sleep) -> Cluster:
     """The cluster of kubeconfig `context` (None: the current one, or in-cluster in a pod)."""
-    from kubernetes import client, config
+    try:
+        from kubernetes import client, config
+    except ImportError as exc:
+        raise errors.TargetError(
+            "the kubernetes target needs the kubernetes client, which is not installed",
+            hint="pip install 'runtime-reconciler[kubernetes]'",
+        ) from exc
 
     configuration = client.Configuration()
     in_pod = IN_CLUSTER_HOST in os.environ and not os.environ.get("KUBECONFIG")
