@@ -221,6 +221,10 @@ def _drift_items(plan: Plan) -> list[tuple[str, str, list[str]]]:
             f"{f.path}: {_drift_value(f.path, f.after)} → {_drift_value(f.path, f.before)}"
             for f in item.fields
         ]
+        details += [
+            f"{path} is owned by {manager}: apply takes it back only with --force-conflicts"
+            for path, manager in item.owned_elsewhere
+        ]
         items.append(("~", item.address, details))
     return items
 

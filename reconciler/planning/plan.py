@@ -138,12 +138,15 @@ class Drift:
 
     `address` is the state's; `deleted` says the object is gone; otherwise `fields` lists
     what differs, each `before` what the tool wrote and `after` what the target holds
-    (None for a field removed there). Apply writes the object again.
+    (None for a field removed there). `owned_elsewhere` names the drifted fields another
+    field manager now owns: apply refuses to take them back unless told to force
+    conflicts. Apply writes the object again.
     """
 
     address: str
     deleted: bool = False
     fields: tuple[FieldChange, ...] = ()
+    owned_elsewhere: tuple[tuple[str, str], ...] = ()  # (field path, field manager)
 
 
 @dataclass(frozen=True, slots=True)

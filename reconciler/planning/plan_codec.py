@@ -68,6 +68,7 @@ def _drift_to_dict(drift: Drift) -> dict[str, Any]:
         "address": drift.address,
         "deleted": drift.deleted,
         "fields": [{"path": f.path, "before": f.before, "after": f.after} for f in drift.fields],
+        "owned_elsewhere": [{"path": p, "manager": m} for p, m in drift.owned_elsewhere],
     }
 
 
@@ -98,6 +99,9 @@ def from_dict(data: Mapping[str, Any]) -> Plan:
                 address=d["address"],
                 deleted=d["deleted"],
                 fields=tuple(FieldChange(f["path"], f["before"], f["after"]) for f in d["fields"]),
+                owned_elsewhere=tuple(
+                    (o["path"], o["manager"]) for o in d.get("owned_elsewhere", ())
+                ),
             )
             for d in data.get("drift", ())
         ),

@@ -1,9 +1,11 @@
 """Drift: what a target holds, compared with what the tool last wrote there.
 
 Owns which objects a state says a target holds (each resource and composition the tool
-wrote, with the manifest it wrote), and the field-by-field comparison of those manifests
-with the objects a refresh observed. Only the fields the tool writes are compared:
-whatever a cluster adds (defaults, status, other managers' labels) is not drift.
+wrote, with the manifest it wrote), the field-by-field comparison of those manifests
+with the objects a refresh observed, and which other field managers own a drifted field
+(from the objects' `managedFields`, where a cluster tracks ownership). Only the fields
+the tool writes are compared: whatever a cluster adds (defaults, status, other managers'
+labels) is not drift.
 
 Pure: manifests and observations in, `Drift` values out. Observing is the target's
 (`Observable.observe`), correcting the engine's.
@@ -11,6 +13,7 @@ Pure: manifests and observations in, `Drift` values out. Observing is the target
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,6 +21,7 @@ from reconciler.addresses import composition_address, dotted
 from reconciler.model import Deployment, Resource
 from reconciler.planning.plan import Drift, FieldChange
 from reconciler.targets import manifests
+from reconciler.targets.kubeclient import FIELD_MANAGER
 
 _MISSING = object()
 
@@ -56,13 +60,59 @@ def compare(
         if live is None:
             found.append(Drift(address=address, deleted=True))
             continue
-        fields = tuple(_differences(expected[address], live, ()))
-        if fields:
-            found.append(Drift(address=address, fields=fields))
+        differences = _differences(expected[address], live, ())
+        if differences:
+            owned = tuple(
+                (dotted(path), manager) for path, _ in differences for manager in owners(live, path)
+            )
+            fields = tuple(change for _, change in differences)
+            found.append(Drift(address=address, fields=fields, owned_elsewhere=owned))
     return tuple(found)
 
 
-def _differences(want: Any, have: Any, path: tuple[str | int, ...]) -> list[FieldChange]:
+def owners(live: Mapping[str, Any], path: tuple[str | int, ...]) -> list[str]:
+    """The field managers other than the tool's applier that own the field at `path`,
+    by the object's `metadata.managedFields` (none where the target tracks no ownership)."""
+    found = []
+    for entry in (live.get("metadata") or {}).get("managedFields") or []:
+        if entry.get("manager") == FIELD_MANAGER and entry.get("operation") == "Apply":
+            continue
+        if _owns(entry.get("fieldsV1") or {}, live, path):
+            found.append(str(entry.get("manager", "")))
+    return found
+
+
+def _owns(fields: Mapping[str, Any], value: Any, path: tuple[str | int, ...]) -> bool:
+    """Whether a managed-fields set (fieldsV1) holds `path` in `value`."""
+    for key in path:
+        if isinstance(key, str):
+            if not isinstance(value, dict) or f"f:{key}" not in fields:
+                return False
+            fields, value = fields[f"f:{key}"], value.get(key)
+            continue
+        if not isinstance(value, list) or key >= len(value):
+            return False
+        item = value[key]
+        keyed = [
+            sub
+            for name, sub in fields.items()
+            if (name.startswith("k:") and isinstance(item, dict) and _matches(item, name[2:]))
+            or (name.startswith("v:") and json.loads(name[2:]) == item)
+        ]
+        if not keyed:
+            return False
+        fields, value = keyed[0], item
+    return True
+
+
+def _matches(item: Mapping[str, Any], key: str) -> bool:
+    return all(item.get(k) == v for k, v in json.loads(key).items())
+
+
+Path = tuple[str | int, ...]
+
+
+def _differences(want: Any, have: Any, path: Path) -> list[tuple[Path, FieldChange]]:
     if isinstance(want, dict) and isinstance(have, dict):
         out = []
         for key, value in want.items():
@@ -74,7 +124,7 @@ def _differences(want: Any, have: Any, path: tuple[str | int, ...]) -> list[Fiel
             out += _differences(a, b, (*path, index))
         return out
     if have is _MISSING:
-        return [FieldChange(dotted(path), want, None)]
+        return [(path, FieldChange(dotted(path), want, None))]
     if want != have:
-        return [FieldChange(dotted(path), want, have)]
+        return [(path, FieldChange(dotted(path), want, have))]
     return []

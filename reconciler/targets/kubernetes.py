@@ -154,7 +154,10 @@ class KubernetesTarget:
             ):
                 address = self._address_of(live, kind)
                 if address is not None:
+                    # managedFields stay: they say who owns a field that drifted
+                    owners = live.get("metadata", {}).get("managedFields")
                     out[address] = without_server_fields(live)
+                    out[address]["metadata"]["managedFields"] = owners or []
         return out
 
     def _address_of(self, live: Mapping[str, Any], kind: kubeclient.Resource) -> str | None:
