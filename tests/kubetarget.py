@@ -39,7 +39,12 @@ def prepare(
     kubeconfig = emulator.write_kubeconfig(tmp_path / "kubeconfig", token=token)
     monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
     monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
-    monkeypatch.delenv("RECONCILER_PLATFORM_NAMESPACE", raising=False)
+    for setting in (
+        "RECONCILER_PLATFORM_NAMESPACE",
+        "RECONCILER_WORKSPACE_NAMESPACE",
+        "RECONCILER_CREATE_NAMESPACES",
+    ):
+        monkeypatch.delenv(setting, raising=False)
     return kubeconfig
 
 

@@ -25,7 +25,7 @@ from reconciler.targets import crds, manifests, open_target
 from reconciler.targets.kubernetes import KubernetesTarget
 from tests import kubetarget
 from tests.kubeapi import Emulator
-from tests.kubeapi.fixtures import HttpClient
+from tests.kubeapi.fixtures import HttpClient, Kubectl
 from tests.runner import reconciler
 from tests.test_rollouts import values
 
@@ -459,3 +459,39 @@ def test_canaries_roll_first_and_the_rest_wait_for_them(cluster: Emulator) -> No
     with kubetarget.FastClock(cluster):
         healthy = engine.apply(backend, open_target("kubernetes"), inputs=upgrade_all(), canary=1)
     assert healthy.ok and len(healthy.rolled) == 4
+
+
+def test_namespaces_follow_the_configured_pattern_and_are_created_on_request(
+    kubeapi: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kubetarget.prepare(kubeapi, tmp_path, monkeypatch, namespaces=())
+    monkeypatch.setenv("RECONCILER_PLATFORM_NAMESPACE", "ml-platform")
+    monkeypatch.setenv("RECONCILER_WORKSPACE_NAMESPACE", "team-{workspace}")
+    monkeypatch.setenv("RECONCILER_CREATE_NAMESPACES", "1")
+    deploy(kubeapi)
+    http = HttpClient(kubeapi.url)
+    assert http.get("/api/v1/namespaces/ml-platform").status == 200
+    runtimes = f"/apis/{crds.GROUP}/{crds.VERSION}/namespaces/ml-platform/runtimes"
+    assert [o["metadata"]["name"] for o in listed(kubeapi, runtimes)] == ["lts"]
+    names = listed(kubeapi, "/apis/apps/v1/namespaces/team-prod/deployments")
+    assert len(names) == 4
+    monkeypatch.setenv("RECONCILER_WORKSPACE_NAMESPACE", "team")
+    with pytest.raises(errors.UsageError, match="does not name the workspace"):
+        open_target("kubernetes")
+
+
+def test_kubectl_agrees_the_rollouts_are_done(cluster: Emulator, kubectl: Kubectl) -> None:
+    deploy(cluster)
+    for name in ("model-0-exp-a", "model-1-exp-b"):
+        done = kubectl("rollout", "status", f"deployment/{name}", "-n", WORKSPACE, "--timeout=5s")
+        assert "successfully rolled out" in done.stdout
+    ours = kubectl(
+        "get",
+        "deployments",
+        "-A",
+        "-l",
+        "app.kubernetes.io/managed-by=runtime-reconciler",
+        "-o",
+        "name",
+    )
+    assert len(ours.stdout.split()) == 4

@@ -8,7 +8,8 @@ a Deployment's rollout as `kubectl rollout status` does.
 
 Namespaces: workspace `global` (where the bootstrap-managed catalog lives) maps to the
 platform namespace (`RECONCILER_PLATFORM_NAMESPACE`, default `runtime-platform`), every
-other workspace to `workspace-<name>` (the pattern is configurable). Objects that do not
+other workspace to `workspace-<name>` (the pattern is configurable, and so is creating a
+missing namespace). Objects that do not
 carry `app.kubernetes.io/managed-by: runtime-reconciler` are not ours: `get` does not see
 them.
 
@@ -34,6 +35,8 @@ from reconciler.targets import crds, kubeclient, manifests
 PLATFORM_NAMESPACE_ENV = "RECONCILER_PLATFORM_NAMESPACE"  # the Helm hook Job sets it
 DEFAULT_PLATFORM_NAMESPACE = "runtime-platform"
 DEFAULT_WORKSPACE_NAMESPACE = "workspace-{workspace}"
+WORKSPACE_NAMESPACE_ENV = "RECONCILER_WORKSPACE_NAMESPACE"  # a pattern with {workspace}
+CREATE_NAMESPACES_ENV = "RECONCILER_CREATE_NAMESPACES"  # "1": create missing namespaces
 MANAGED_BY = "app.kubernetes.io/managed-by"
 OURS = "runtime-reconciler"
 # A 409 because the object changed between our read and our write is retried after a
@@ -54,6 +57,9 @@ _CATALOG = {
 class KubernetesTarget:
     """A cluster reached through kubeconfig `context` (None: current, or in-cluster).
 
+    Left out, `platform_namespace`, `workspace_namespace` (a pattern with `{workspace}`)
+    and `create_namespaces` come from RECONCILER_PLATFORM_NAMESPACE,
+    RECONCILER_WORKSPACE_NAMESPACE and RECONCILER_CREATE_NAMESPACES=1, else the defaults.
     `create_namespaces` creates a missing namespace instead of failing; `force_conflicts`
     takes over fields another field manager owns instead of reporting the conflict.
     `rollout_timeout` bounds each rollout `roll` waits for; `page_size` is the `limit` of
@@ -65,8 +71,8 @@ class KubernetesTarget:
         *,
         context: str | None = None,
         platform_namespace: str | None = None,
-        workspace_namespace: str = DEFAULT_WORKSPACE_NAMESPACE,
-        create_namespaces: bool = False,
+        workspace_namespace: str | None = None,
+        create_namespaces: bool | None = None,
         force_conflicts: bool = False,
         rollout_timeout: float = DEFAULT_ROLLOUT_TIMEOUT,
         page_size: int = kubeclient.PAGE_SIZE,
@@ -77,7 +83,17 @@ class KubernetesTarget:
         self.platform_namespace = platform_namespace or os.environ.get(
             PLATFORM_NAMESPACE_ENV, DEFAULT_PLATFORM_NAMESPACE
         )
-        self.workspace_namespace = workspace_namespace
+        self.workspace_namespace = workspace_namespace or os.environ.get(
+            WORKSPACE_NAMESPACE_ENV, DEFAULT_WORKSPACE_NAMESPACE
+        )
+        if "{workspace}" not in self.workspace_namespace:
+            raise errors.UsageError(
+                f"the workspace namespace pattern {self.workspace_namespace!r} does not name "
+                "the workspace",
+                hint="include {workspace}, as in the default workspace-{workspace}",
+            )
+        if create_namespaces is None:
+            create_namespaces = os.environ.get(CREATE_NAMESPACES_ENV, "") in ("1", "true")
         self.create_namespaces = create_namespaces
         self.force_conflicts = force_conflicts
         self.rollout_timeout = rollout_timeout
