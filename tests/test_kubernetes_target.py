@@ -495,3 +495,18 @@ def test_kubectl_agrees_the_rollouts_are_done(cluster: Emulator, kubectl: Kubect
         "name",
     )
     assert len(ours.stdout.split()) == 4
+
+
+def test_throttling_waits_as_long_as_retry_after_says(cluster: Emulator) -> None:
+    waits: list[float] = []
+    target = KubernetesTarget(sleep=waits.append)
+    cluster.faults.throttle_next(2, retry_after=3)
+    document = {
+        "apiVersion": crds.API_VERSION,
+        "kind": "RuntimeImage",
+        "metadata": {"name": "h2o3-scorer", "labels": {"app.kubernetes.io/managed-by": "x"}},
+        "spec": {"state": "ACTIVE"},
+    }
+    target.put("workspaces/global/runtimeImages/h2o3-scorer", document)
+    assert waits == [3.0, 3.0]
+    assert cluster.requests["patch", "runtimeimages"] == 3
