@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
+from reconciler import errors
 from reconciler.apply import engine
 from reconciler.backends.memory import MemoryBackend
 from reconciler.targets import open_target
@@ -54,17 +55,25 @@ def without(role: str, resource: str, verb: str) -> list[dict[str, Any]]:
 
 
 def apply_under(
-    documents: list[dict[str, Any]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    documents: list[dict[str, Any]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    times: int = 1,
 ) -> engine.ApplyResult:
+    """Apply the catalog and deployments `times` times (the later ones refresh first)."""
     user = service_account_user("runtime-platform", "runtime-reconciler")
     emulator = Emulator(tokens={TOKEN: user}).start()
+    backend = MemoryBackend()
     try:
         kubetarget.prepare(emulator, tmp_path, monkeypatch, namespaces=NAMESPACES, token=TOKEN)
         emulator.apply_objects(documents)
         with kubetarget.FastClock(emulator):
-            return engine.apply(
-                MemoryBackend(), open_target("kubernetes"), inputs=inputs("fraud-team")
-            )
+            for _ in range(times):
+                result = engine.apply(
+                    backend, open_target("kubernetes"), inputs=inputs("fraud-team")
+                )
+            return result
     finally:
         emulator.stop()
 
@@ -73,6 +82,22 @@ def test_the_shipped_rules_are_enough(tmp_path: Path, monkeypatch: pytest.Monkey
     result = apply_under(rbac_documents(), tmp_path, monkeypatch)
     assert result.ok, [str(e) for _, e in result.failed] + [str(e) for *_, e in result.roll_failed]
     assert len(result.applied) == 4 and len(result.rolled) == 4
+    again = apply_under(rbac_documents(), tmp_path, monkeypatch, times=2)
+    assert again.ok and not again.plan.has_changes, "refreshed, found nothing to do"
+
+
+@pytest.mark.parametrize("resource", ["runtimeimages", "deployments"])
+def test_refresh_needs_to_list_what_the_tool_writes(
+    resource: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    group = "apps" if resource == "deployments" else "runtimes.reconciler.dev"
+    with pytest.raises(errors.TargetError, match=f"forbidden: cannot list {resource}.{group}"):
+        apply_under(
+            without("runtime-reconciler-read", resource, "list"),
+            tmp_path,
+            monkeypatch,
+            times=2,
+        )
 
 
 @pytest.mark.parametrize(
