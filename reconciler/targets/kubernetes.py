@@ -145,7 +145,9 @@ class KubernetesTarget:
                         detail=str(conflict),
                         hint="find what else writes it, then run again",
                     ) from conflict
-                self.cluster.read(kind, namespace, name)  # the object moved on: look again
+                # The object moved on under us. Apply sends no resourceVersion, so after
+                # reading the object as it now is, the same apply lands on that version.
+                self.cluster.read(kind, namespace, name)
 
     def get(self, address: str) -> dict[str, Any] | None:
         kind, namespace, name = self.locate(address)
