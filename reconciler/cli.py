@@ -15,7 +15,7 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from reconciler import __version__, errors
 from reconciler.backends import DEFAULT_STATE
@@ -181,6 +181,7 @@ def _parser() -> argparse.ArgumentParser:
         "force-unlock", parents=[where], help="release a lock left behind, by its ID"
     )
     unlock.add_argument("lock_id", metavar="ID")
+    _add_review(commands, output)
     return parser
 
 
@@ -415,6 +416,105 @@ def _cmd_crds(args: argparse.Namespace, colour: bool) -> int:
     return 0
 
 
+def _add_review(commands: argparse._SubParsersAction[Any], output: argparse.ArgumentParser) -> None:
+    review = commands.add_parser(
+        "review",
+        parents=[output],
+        help="dry-run review of a values change: blast radius, nothing written",
+        description="Compare two revisions of the Helm values against the state (read "
+        "only): the catalog changes, the deployments that get an upgrade available, the "
+        "compositions whose running version becomes DISABLED, and what `reconciler upgrade` "
+        "would then roll. Writes no state, plan, lock or target object.",
+    )
+    review.add_argument(
+        "--base",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="FILE",
+        help="the values files before the change, in -f order",
+    )
+    review.add_argument(
+        "--head",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="FILE",
+        help="the values files after the change, in -f order",
+    )
+    review.add_argument(
+        "-f",
+        "--values",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="with --git: a values file, compared with itself at that revision (repeatable)",
+    )
+    review.add_argument(
+        "--git",
+        metavar="REV",
+        help="the base side is the -f files as git revision REV has them (git show REV:FILE)",
+    )
+    review.add_argument("--overrides", metavar="FILE", help="overrides file (user intents)")
+    review.add_argument(
+        "--state",
+        default=os.environ.get("RECONCILER_STATE", DEFAULT_STATE),
+        help="the state whose deployments and user intents the review reads, never writes "
+        f"(env RECONCILER_STATE; default {DEFAULT_STATE})",
+    )
+    review.add_argument("--no-color", action="store_true", help="never colour output")
+
+
+def _cmd_review(args: argparse.Namespace, colour: bool) -> int:
+    from reconciler import render
+    from reconciler.apply import engine
+    from reconciler.backends import open_backend
+    from reconciler.inputs.values import load_values
+    from reconciler.planning import review
+
+    if args.git is not None:
+        if args.base or args.head or not args.values:
+            raise errors.UsageError(
+                "--git REV compares the -f files with themselves at REV",
+                hint="write review -f FILE... --git REV, or review --base FILE... --head FILE...",
+            )
+        from reconciler.inputs.revisions import load_values_at
+
+        head = load_values(args.values)
+        base = load_values_at(args.values, args.git)
+        base_values, absent = base.values, base.absent
+    else:
+        if args.values or not (args.base and args.head):
+            raise errors.UsageError(
+                "a review needs both sides: --base FILE... and --head FILE...",
+                hint="or compare -f files with a git revision: review -f FILE... --git REV",
+            )
+        base_values, absent = load_values(args.base), ()
+        head = load_values(args.head)
+    overrides = None
+    if args.overrides:
+        from reconciler.inputs.overrides import load_overrides
+
+        overrides = load_overrides(args.overrides)
+    prior, _ = engine.read_state(open_backend(args.state))
+    result = review.compute_review(
+        prior,
+        base=base_values,
+        head=head,
+        overrides=overrides,
+        tool_version=engine.TOOL_VERSION,
+        base_absent=absent,
+    )
+    fmt = _fmt(args)
+    if fmt == "json":
+        sys.stdout.write(render.review_json(result))
+    elif fmt == "markdown":
+        sys.stdout.write(render.review_markdown(result))
+    else:
+        sys.stdout.write(render.review_text(result, colour=colour))
+    return 0
+
+
 _COMMANDS = {
     "plan": _cmd_plan,
     "apply": _cmd_apply,
@@ -423,6 +523,7 @@ _COMMANDS = {
     "validate": _cmd_validate,
     "state": _cmd_state,
     "crds": _cmd_crds,
+    "review": _cmd_review,
 }
 
 
