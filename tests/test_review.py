@@ -11,8 +11,11 @@ what it predicts an upgrade would roll is then checked against the real upgrade.
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -367,3 +370,38 @@ def test_a_review_without_two_sides_is_refused(root: Path, args: list[str], mess
     done = reconciler("review", *args, cwd=root)
     assert done.code == 1
     assert done.err.startswith(f"Error: {message}")
+
+
+# The README's recipe, run as written ------------------------------------------------------
+
+
+def readme_section() -> str:
+    text = (REPO / "README.md").read_text()
+    return text.split("\n## Dry-run review\n", 1)[1].split("\n## ", 1)[0]
+
+
+def test_the_readme_recipe_runs_and_prints_what_the_readme_shows(tmp_path: Path) -> None:
+    section = readme_section()
+    recipe, shown = section.split("```sh\n", 1)[1].split("\n```\n\n```\n", 1)
+    shown = shown.split("\n```", 1)[0]
+    script = recipe.replace("/tmp/review", str(tmp_path))
+    done = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script],
+        cwd=REPO,
+        env={
+            **{k: v for k, v in os.environ.items() if not k.startswith("RECONCILER_")},
+            "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    lineage = json.loads((tmp_path / "state.json").read_text())["lineage"]
+    expected = re.sub(r"lineage [0-9a-f-]{36}", f"lineage {lineage}", shown)
+    printed = done.stdout.split("State serial 1.\n", 1)[1]
+    assert printed == expected + "\n"
+    schema_validator().validate(json.loads((tmp_path / "review.json").read_text()))
+    tokens = MarkdownIt("commonmark").enable("table").parse((tmp_path / "review.md").read_text())
+    assert tokens[0].type == "heading_open"
