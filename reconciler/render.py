@@ -82,6 +82,16 @@ def _redact_resource(record: dict[str, Any] | None) -> None:
             env[name] = REDACTED
 
 
+def _redact_changes(changes: list[dict[str, Any]]) -> None:
+    """Redact the sensitive values of changes in their JSON form, in place."""
+    for change in changes:
+        _redact_resource(change["before"])
+        _redact_resource(change["after"])
+        for item in change["fields"]:
+            if _sensitive(item["path"]):
+                item["before"] = item["after"] = REDACTED
+
+
 def summary_line(summary: Summary) -> str:
     return (
         f"Plan: {summary.add} to add, {summary.change} to change, {summary.replace} to replace, "
@@ -226,12 +236,7 @@ def plan_text(plan: Plan, *, colour: bool = False) -> str:
 def plan_json(plan: Plan) -> str:
     """The plan's JSON form with sensitive values redacted (saved plan files keep them)."""
     data = plan_codec.to_dict(plan)
-    for change in data["changes"]:
-        _redact_resource(change["before"])
-        _redact_resource(change["after"])
-        for item in change["fields"]:
-            if _sensitive(item["path"]):
-                item["before"] = item["after"] = REDACTED
+    _redact_changes(data["changes"])
     return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n"
 
 
@@ -474,12 +479,7 @@ def review_text(review: Review, *, colour: bool = False) -> str:
 def review_json(review: Review) -> str:
     """The review's JSON form (`schemas/review.schema.json`), sensitive values redacted."""
     data = review_module.to_dict(review)
-    for change in data["changes"]:
-        _redact_resource(change["before"])
-        _redact_resource(change["after"])
-        for item in change["fields"]:
-            if _sensitive(item["path"]):
-                item["before"] = item["after"] = REDACTED
+    _redact_changes(data["changes"])
     return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n"
 
 

@@ -25,7 +25,7 @@ GIT_TIMEOUT_SECONDS = 60.0  # reading one blob is instant; a hung git must not h
 REVISION_HINT = "name a commit, branch or tag (`git log --oneline` shows them)"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AtRevision:
     """Values merged from the files as `revision` has them; `absent` lists the files it
     does not have (they add nothing to this side)."""
@@ -42,13 +42,18 @@ def load_values_at(files: Sequence[str], revision: str) -> AtRevision:
     documents = []
     absent = []
     for name in files:
+        if name == "-":
+            raise errors.UsageError(
+                "--git REV reads the -f files at REV: standard input has no revision",
+                hint="name the values file with -f FILE",
+            )
         text = read_at(name, revision)
         if text is None:
             absent.append(name)
             continue
         label = f"{revision}:{name}"
         documents.append((label, yamlio.load_yaml(text, source=label)))
-    return AtRevision(build_values(documents), revision, tuple(absent))
+    return AtRevision(values=build_values(documents), revision=revision, absent=tuple(absent))
 
 
 def read_at(path: str, revision: str) -> bytes | None:

@@ -103,11 +103,6 @@ class Review:
         return tuple(a for a in self.catalog.available if a.available is not None)
 
     @property
-    def affected(self) -> tuple[str, ...]:
-        """Deployments whose compositions head gives an upgrade or a DISABLED version."""
-        return tuple(dict.fromkeys(a.deployment for a in self.catalog.available))
-
-    @property
     def rolling(self) -> tuple[Roll, ...]:
         return tuple(roll for roll in self.rolls if roll.upgrades)
 
