@@ -436,7 +436,7 @@ def _disabled(item: DisabledInUse) -> str:
 
 def _roll_lines(roll: Roll) -> tuple[str, list[str]]:
     """(the command, what it rolls) of one deployment."""
-    head = f"reconciler {roll.command}"
+    head = roll.command
     if roll.error:
         return head, [f"refused: {roll.error}"]
     lines = [f"{Action.UPGRADE.value} {_rollout(u)}" for u in roll.upgrades]
@@ -499,7 +499,7 @@ def review_markdown(review: Review) -> str:
     if review.rolls:
         out += ["| command | experiment | roll |", "|---|---|---|"]
     for roll in review.rolls:
-        command = f"`reconciler {roll.command}`"
+        command = f"`{roll.command}`"
         if roll.error:
             out.append(f"| {command} | | refused: {_cell(roll.error)} |")
         for upgrade in roll.upgrades:

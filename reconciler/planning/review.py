@@ -67,7 +67,8 @@ class DisabledInUse:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Roll:
-    """What `reconciler <command>` would roll in `deployment` once head is applied.
+    """What `command` (`reconciler upgrade WS/ID`) would roll in `deployment` once head is
+    applied.
 
     `upgrades` are the compositions that would move (empty: every one is on its latest);
     `error` is set instead when the upgrade would be refused (then nothing rolls).
@@ -176,7 +177,7 @@ def _catalog(
 def _roll(deployment: Deployment, catalog: Mapping[str, Resource]) -> Roll:
     """`reconciler upgrade WS/ID` against the head catalog: every composition to latest."""
     spec = f"{workspace_of(deployment.address)}/{name_of(deployment.address)}"
-    command = f"upgrade {spec}"
+    command = f"reconciler upgrade {spec}"
     # No origin: the views print the command above its refusal already.
     request = dataclasses.replace(parse_spec(spec), origin="")
     try:
@@ -240,7 +241,7 @@ def to_dict(review: Review) -> dict[str, Any]:
         "rolls": [
             {
                 "deployment": r.deployment,
-                "command": f"reconciler {r.command}",
+                "command": r.command,
                 "upgrades": [dataclasses.asdict(u) for u in r.upgrades],
                 "warnings": list(r.warnings),
                 "notes": list(r.notes),
