@@ -1,8 +1,9 @@
 """The `reconciler` command: parse → call the engine → render → exit code.
 
-Exit codes: 0 success (and, with --detailed-exitcode, no changes), 1 error, 2 changes
-present (--detailed-exitcode). Every error is rendered in one place, `main`. Heavy
-modules are imported inside the commands so `reconciler --help` stays fast.
+Exit codes: 0 success (and, with --detailed-exitcode, no changes), 1 error of any kind
+(usage errors included: argparse's own exit 2 would read as "changes present" to a CI
+script), 2 changes present (--detailed-exitcode only). Every error is rendered in one place,
+`main`. Heavy modules are imported inside the commands so `reconciler --help` stays fast.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from reconciler import __version__, errors
 from reconciler.backends import DEFAULT_STATE
@@ -45,29 +46,48 @@ def duration(text: str) -> float:
     return float(match[1]) * _UNIT_SECONDS[match[2]]
 
 
+def positive_int(text: str) -> int:
+    """A count of at least 1 (`--parallelism`)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not at least 1")
+    return value
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises a UsageError instead of exiting 2, so `main` renders it and
+    exits 1 like every other error (subcommand parsers are of this class too)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise errors.UsageError(
+            f"{self.prog}: {message}", hint=f"see `{self.prog} --help` for the usage"
+        )
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="reconciler",
         description="Plan and apply the runtime catalog of a model-serving platform.",
     )
     parser.add_argument("--version", action="version", version=f"reconciler {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    where = argparse.ArgumentParser(add_help=False)
+    where = _Parser(add_help=False)
     where.add_argument(
         "--state",
-        default=os.environ.get("RECONCILER_STATE", DEFAULT_STATE),
         help="state location: a path or s3://BUCKET/KEY (env RECONCILER_STATE; "
         f"default {DEFAULT_STATE})",
     )
     where.add_argument(
         "--target",
-        default=os.environ.get("RECONCILER_TARGET", DEFAULT_TARGET),
         help=f"where to apply: dir:PATH (env RECONCILER_TARGET; default {DEFAULT_TARGET})",
     )
     where.add_argument("--no-color", action="store_true", help="never colour output")
 
-    inputs = argparse.ArgumentParser(add_help=False)
+    inputs = _Parser(add_help=False)
     inputs.add_argument(
         "-f",
         "--values",
@@ -99,16 +119,15 @@ def _parser() -> argparse.ArgumentParser:
         help=f"upgrade the runtime image of a deployment (repeatable): {UPGRADE_SYNTAX}",
     )
 
-    output = argparse.ArgumentParser(add_help=False)
+    output = _Parser(add_help=False)
     output.add_argument(
         "--format",
         choices=("human", "json", "markdown"),
-        default="human",
         help="output format (default human)",
     )
     output.add_argument("--json", action="store_true", help="same as --format json")
 
-    locking = argparse.ArgumentParser(add_help=False)
+    locking = _Parser(add_help=False)
     locking.add_argument(
         "--lock-timeout",
         type=duration,
@@ -127,13 +146,13 @@ def _parser() -> argparse.ArgumentParser:
         help="exit 0 with no changes, 2 with changes, 1 on error",
     )
 
-    applying = argparse.ArgumentParser(add_help=False)
+    applying = _Parser(add_help=False)
     applying.add_argument(
         "--auto-approve", action="store_true", help="apply without asking for confirmation"
     )
     applying.add_argument(
         "--parallelism",
-        type=int,
+        type=positive_int,
         default=10,
         metavar="N",
         help="changes and composition rollouts carried out at once (default 10)",
@@ -190,13 +209,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     # hundreds of thousands of acyclic containers: the cyclic garbage collector would
     # traverse them again and again (a third of a large plan's time) and free nothing.
     gc.disable()
-    args = _parser().parse_args(argv)
-    colour = (
-        not getattr(args, "no_color", False)
-        and sys.stdout.isatty()
-        and "NO_COLOR" not in os.environ
-    )
+    colour = False
     try:
+        args = _parser().parse_args(argv)
+        colour = (
+            not getattr(args, "no_color", False)
+            and sys.stdout.isatty()
+            and "NO_COLOR" not in os.environ
+        )
+        _resolve(args)
         return _COMMANDS[args.command](args, colour)
     except errors.ReconcilerError as exc:
         from reconciler import render
@@ -206,6 +227,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("Interrupted.\n")
         return 1
+
+
+def _resolve(args: argparse.Namespace) -> None:
+    """Fill in the defaults that come from the environment, and refuse flags that disagree."""
+    if getattr(args, "state", "") is None:
+        from reconciler.backends import state_from_environment
+
+        args.state = state_from_environment()
+    if getattr(args, "target", "") is None:
+        from reconciler.targets import target_from_environment
+
+        args.target = target_from_environment()
+    if hasattr(args, "format"):
+        if args.json and args.format not in (None, "json"):
+            raise errors.UsageError(
+                f"--json and --format {args.format} ask for two output formats",
+                hint="give one of them: --json is the same as --format json",
+            )
+        args.format = "json" if args.json else (args.format or "human")
 
 
 # Commands -----------------------------------------------------------------------------
@@ -233,7 +273,7 @@ def _inputs(args: argparse.Namespace) -> Inputs:
 
 
 def _fmt(args: argparse.Namespace) -> str:
-    return "json" if args.json else args.format
+    return str(args.format)
 
 
 def _print_plan(plan: Plan, fmt: str, colour: bool) -> None:
@@ -277,11 +317,12 @@ def _cmd_apply(args: argparse.Namespace, colour: bool) -> int:
             "a saved plan already carries its inputs",
             hint="drop -f/--set/--overrides/--upgrade, or plan again with them",
         )
-    interactive = sys.stdin.isatty()
-    if not args.auto_approve and not interactive:
+    # A saved plan is the approval, as in Terraform: it was reviewed when it was made.
+    if not planfile_arg and not args.auto_approve and not sys.stdin.isatty():
         raise errors.UsageError(
             "refusing to apply without confirmation: no terminal to ask on",
-            hint="review the plan, then pass --auto-approve (or apply a saved plan with it)",
+            hint="review the plan, then pass --auto-approve, or save it with "
+            "`reconciler plan --out FILE` and apply that file",
         )
     saved = planfile.load(planfile_arg) if planfile_arg else None
     inputs = None if saved else _inputs(args)
@@ -290,8 +331,9 @@ def _cmd_apply(args: argparse.Namespace, colour: bool) -> int:
     fmt = _fmt(args)
 
     def confirm(plan: Plan) -> bool:
-        if saved is None:  # a saved plan was reviewed when it was made: don't repeat it
-            _print_plan(plan, fmt, colour)
+        if saved is not None:
+            return True  # reviewed when it was saved: neither shown nor asked again
+        _print_plan(plan, fmt, colour)
         if args.auto_approve:
             return True
         answer = input("Apply these changes? Only 'yes' will be accepted: ")
@@ -458,7 +500,6 @@ def _add_review(commands: argparse._SubParsersAction[Any], output: argparse.Argu
     review.add_argument("--overrides", metavar="FILE", help="overrides file (user intents)")
     review.add_argument(
         "--state",
-        default=os.environ.get("RECONCILER_STATE", DEFAULT_STATE),
         help="the state whose deployments and user intents the review reads, never writes "
         f"(env RECONCILER_STATE; default {DEFAULT_STATE})",
     )

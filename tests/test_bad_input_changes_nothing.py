@@ -103,7 +103,13 @@ def stale_plan(root: Path) -> list[str]:
     return []
 
 
-CASES = {
+def saved_plan(root: Path) -> list[str]:
+    planned = reconciler("plan", *GOOD, "--out", "saved.plan", cwd=root)
+    assert planned.code == 0, planned.err
+    return []
+
+
+CASES: dict[str, tuple] = {
     "malformed yaml": (
         write("bad.yaml", "config:\n  deployer: [unclosed\n"),
         ["apply", "-f", "bad.yaml", "--auto-approve"],
@@ -213,19 +219,78 @@ CASES = {
         ["apply", *GOOD, "--auto-approve", "--target", "ftp:somewhere"],
         ["ftp:somewhere"],
     ),
+    # Usage errors exit 1 like every error: 2 is --detailed-exitcode's "there are changes".
+    "no command": (lambda root: [], [], ["required: COMMAND", "reconciler --help"]),
+    "unknown flag": (
+        lambda root: [],
+        ["apply", *GOOD, "--auto-aprove"],
+        ["unrecognized arguments: --auto-aprove"],
+    ),
+    "missing argument": (
+        lambda root: [],
+        ["apply", *GOOD, "--auto-approve", "--overrides"],
+        ["--overrides", "expected one argument"],
+    ),
+    "lock timeout that is not a duration": (
+        lambda root: [],
+        ["apply", *GOOD, "--auto-approve", "--lock-timeout", "abc"],
+        ["--lock-timeout", "'abc' is not a duration"],
+    ),
+    "unknown output format": (
+        lambda root: [],
+        ["plan", *GOOD, "--format", "xml", "--detailed-exitcode"],
+        ["--format", "invalid choice: 'xml'"],
+    ),
+    "negative parallelism": (
+        lambda root: [],
+        ["apply", *GOOD, "--auto-approve", "--parallelism", "-3"],
+        ["--parallelism", "-3 is not at least 1"],
+    ),
+    "zero parallelism": (
+        lambda root: [],
+        ["upgrade", "prod/none", "--auto-approve", "--parallelism", "0"],
+        ["--parallelism", "0 is not at least 1"],
+    ),
+    "json and another format": (
+        lambda root: [],
+        ["apply", *GOOD, "--auto-approve", "--json", "--format", "markdown"],
+        ["--json and --format markdown"],
+    ),
+    "planning flags with a saved plan": (
+        saved_plan,
+        ["apply", "saved.plan", "-f", "values.yaml"],
+        ["a saved plan already carries its inputs", "-f/--set/--overrides/--upgrade"],
+    ),
+    "empty RECONCILER_STATE": (
+        lambda root: [],
+        ["apply", *GOOD, "--auto-approve"],
+        ["RECONCILER_STATE is set but empty"],
+        {"RECONCILER_STATE": ""},
+    ),
+    "empty --state": (
+        lambda root: [],
+        ["apply", *GOOD, "--auto-approve", "--state", ""],
+        ["state location '' is not a path"],
+    ),
+    "empty RECONCILER_TARGET": (
+        lambda root: [],
+        ["apply", *GOOD, "--auto-approve"],
+        ["RECONCILER_TARGET is set but empty"],
+        {"RECONCILER_TARGET": ""},
+    ),
 }
 
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_bad_input_is_one_clear_error_and_changes_nothing(workdir: Path, name: str) -> None:
-    arrange, args, expected = CASES[name]
+    arrange, args, expected, *env = CASES[name]
     # Make the state differ from the inputs, so an apply that went ahead would write.
     (workdir / "values.yaml").write_text(
         (workdir / "values.yaml").read_text().replace("LOG_LEVEL: INFO}", "LOG_LEVEL: WARN}", 1)
     )
     arrange(workdir)
     before = snapshot(workdir / "state")
-    run = reconciler(*args, cwd=workdir)
+    run = reconciler(*args, cwd=workdir, env=env[0] if env else None)
     assert run.code == 1, f"{name}: exit {run.code}\n{run.out}\n{run.err}"
     assert run.err.startswith("Error: "), run.err
     assert "Traceback" not in run.err

@@ -7,15 +7,46 @@ target holds look like.
 
 from __future__ import annotations
 
+import os
+
 from reconciler.targets.base import DEFAULT_DIR, DEFAULT_TARGET, Target
 
-__all__ = ["DEFAULT_DIR", "DEFAULT_TARGET", "Target", "open_target"]
+__all__ = [
+    "DEFAULT_DIR",
+    "DEFAULT_TARGET",
+    "TARGET_VARIABLE",
+    "Target",
+    "open_target",
+    "target_from_environment",
+]
+
+TARGET_VARIABLE = "RECONCILER_TARGET"
+
+
+def target_from_environment() -> str:
+    """`RECONCILER_TARGET`, or the default when it is unset; set but empty is an error."""
+    from reconciler import errors
+
+    value = os.environ.get(TARGET_VARIABLE)
+    if value is None:
+        return DEFAULT_TARGET
+    if not value.strip():
+        raise errors.UsageError(
+            f"{TARGET_VARIABLE} is set but empty",
+            hint=f"set it to dir:PATH, or unset it to use {DEFAULT_TARGET}",
+        )
+    return value
 
 
 def open_target(spec: str) -> Target:
     """The target a `--target` value names: `dir:PATH` or `memory://`."""
     from reconciler import errors
 
+    if not isinstance(spec, str):
+        raise errors.UsageError(
+            f"the target {spec!r} is not dir:PATH or memory://",
+            hint=f"give dir:PATH (default {DEFAULT_TARGET}) or a Target",
+        )
     if spec.startswith("memory://"):
         from reconciler.targets import memory
 
