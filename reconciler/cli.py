@@ -349,6 +349,7 @@ def _cmd_apply(args: argparse.Namespace, colour: bool) -> int:
             target,
             inputs=inputs,
             saved=saved,
+            saved_source=planfile_arg or "saved plan",
             confirm=confirm,
             lock_timeout=args.lock_timeout,
             parallelism=args.parallelism,

@@ -109,6 +109,51 @@ def saved_plan(root: Path) -> list[str]:
     return []
 
 
+def _redirect_update(root: Path) -> dict:
+    """The saved plan with its update pointed at a runtime that does not exist."""
+    saved_plan(root)
+    data = json.loads((root / "saved.plan").read_text())
+    change = next(c for c in data["changes"] if c["action"] == "~")
+    change["address"] = change["before"]["address"] = change["after"]["address"] = NOWHERE
+    return data
+
+
+def edited_plan(root: Path) -> list[str]:
+    (root / "saved.plan").write_text(json.dumps(_redirect_update(root)))
+    return []
+
+
+def resealed_plan(root: Path) -> list[str]:
+    from reconciler import planfile
+
+    data = _redirect_update(root)
+    data["digest"] = planfile.content_digest(data)
+    (root / "saved.plan").write_text(json.dumps(data))
+    return []
+
+
+def recreating_plan(root: Path) -> list[str]:
+    from reconciler import planfile
+
+    saved_plan(root)
+    data = json.loads((root / "saved.plan").read_text())
+    change = next(c for c in data["changes"] if c["action"] == "~")
+    change.update(action="+", before=None, fields=[])
+    data["digest"] = planfile.content_digest(data)
+    (root / "saved.plan").write_text(json.dumps(data))
+    return []
+
+
+def older_plan_format(root: Path) -> list[str]:
+    saved_plan(root)
+    data = json.loads((root / "saved.plan").read_text())
+    data["format_version"] = 1
+    (root / "saved.plan").write_text(json.dumps(data))
+    return []
+
+
+NOWHERE = "workspaces/global/runtimes/nowhere"
+
 CASES: dict[str, tuple] = {
     "malformed yaml": (
         write("bad.yaml", "config:\n  deployer: [unclosed\n"),
@@ -201,8 +246,8 @@ CASES: dict[str, tuple] = {
     ),
     "stale plan": (
         stale_plan,
-        ["apply", "old.plan", "--auto-approve"],
-        ["saved plan is stale"],
+        ["apply", "old.plan"],
+        ["old.plan: saved plan is stale", "state changed since it was made"],
     ),
     "held lock": (
         held_lock,
@@ -260,6 +305,26 @@ CASES: dict[str, tuple] = {
         saved_plan,
         ["apply", "saved.plan", "-f", "values.yaml"],
         ["a saved plan already carries its inputs", "-f/--set/--overrides/--upgrade"],
+    ),
+    "edited plan file": (
+        edited_plan,
+        ["apply", "saved.plan"],
+        ["saved.plan", "modified after it was saved", "plan again"],
+    ),
+    "plan file whose change is not where the state is": (
+        resealed_plan,
+        ["apply", "saved.plan"],
+        ["saved.plan: saved plan does not fit the state", NOWHERE, "no such resource"],
+    ),
+    "plan file creating what exists": (
+        recreating_plan,
+        ["apply", "saved.plan"],
+        ["saved.plan: saved plan does not fit the state", "the state already has it"],
+    ),
+    "plan file of an older format": (
+        older_plan_format,
+        ["apply", "saved.plan"],
+        ["saved.plan", "plan format 1 is older", "plan again"],
     ),
     "empty RECONCILER_STATE": (
         lambda root: [],

@@ -15,19 +15,18 @@ skipping what depends on a failure, rolling back a failed rollout) is executor.p
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from reconciler import __version__, errors
-from reconciler.addresses import check_id
+from reconciler.addresses import Address, check_id
 from reconciler.backends import Backend, Blob, utc_now
 from reconciler.inputs import bootstrap
 from reconciler.inputs.requests import Overrides, UpgradeRequest
 from reconciler.inputs.values import Values
-from reconciler.model import GLOBAL_WORKSPACE
+from reconciler.model import GLOBAL_WORKSPACE, Resource
 from reconciler.planning import deployments, state
 from reconciler.planning.desired import build_desired
 from reconciler.planning.diff import compute_plan
@@ -65,17 +64,6 @@ class Inputs:
     values: Values | None = None
     overrides: Overrides | None = None
     upgrades: tuple[UpgradeRequest, ...] = ()
-
-    @property
-    def digest(self) -> str:
-        parts = [
-            f"values:{self.values.digest if self.values else '-'}",
-            f"overrides:{self.overrides.digest if self.overrides else '-'}",
-        ]
-        if self.upgrades:
-            requests = repr([(r.deployment, r.targets, r.single) for r in self.upgrades])
-            parts.append(f"upgrades:{hashlib.sha256(requests.encode()).hexdigest()}")
-        return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
 @dataclass
@@ -137,7 +125,6 @@ def plan_from(prior: state.StateDocument | None, inputs: Inputs) -> Plan:
         tool_version=TOOL_VERSION,
         prior_lineage=prior.lineage if prior else None,
         prior_serial=prior.serial if prior else 0,
-        input_digest=inputs.digest,
         prior_deployments=running,
         desired_deployments=wanted.deployments,
         warnings=wanted.warnings,
@@ -151,25 +138,80 @@ def plan(backend: Backend, inputs: Inputs) -> Plan:
     return plan_from(prior, inputs)
 
 
-def check_fresh(saved: Plan, prior: state.StateDocument | None) -> None:
-    """Refuse a saved plan whose prior state, or tool, is no longer the current one."""
+def check_fresh(
+    saved: Plan, prior: state.StateDocument | None, *, source: str = "saved plan"
+) -> None:
+    """Refuse a saved plan whose prior state, or tool, is no longer the current one, or
+    whose changes do not start from that state; errors are prefixed with `source`.
+
+    The consistency check is what makes applying a plan safe even when its file was
+    rewritten with a valid digest, or the state edited without a new serial: every change
+    must start exactly where the state is (`before` equal to the state's entry, a create
+    only where nothing is), so no change lands on something its reviewer did not see.
+    """
     lineage = prior.lineage if prior else None
     serial = prior.serial if prior else 0
     if saved.tool_version != TOOL_VERSION:
         raise errors.StalePlanError(
-            "saved plan is stale: it was made by another version of the tool",
+            f"{source}: saved plan is stale: it was made by another version of the tool",
             detail=f"plan made by {saved.tool_version}, this is {TOOL_VERSION}",
         )
     if saved.prior_lineage is not None and saved.prior_lineage != lineage:
         raise errors.StalePlanError(
-            "saved plan is stale: it was made from a different state",
+            f"{source}: saved plan is stale: it was made from a different state",
             detail=f"plan lineage {saved.prior_lineage}, state lineage {lineage}",
         )
     if saved.prior_serial != serial:
         raise errors.StalePlanError(
-            "saved plan is stale: the state changed since it was made",
+            f"{source}: saved plan is stale: the state changed since it was made",
             detail=f"plan made at serial {saved.prior_serial}, state is now at serial {serial}",
         )
+    resources = prior.by_address if prior else {}
+    for change in saved.changes:
+        problem = _misfit(change, resources.get(change.address))
+        if problem:
+            raise _inconsistent(source, change.address, problem)
+    running = prior.deployments_by_address if prior else {}
+    for rolled in saved.deployments:
+        current = running.get(rolled.address)
+        if rolled.after.address != rolled.address:
+            problem = f"its result is {rolled.after.address}"
+        elif rolled.before != current:
+            problem = _expected(rolled.before is None, current is None)
+        else:
+            continue
+        raise _inconsistent(source, rolled.address, problem)
+
+
+def _misfit(change: Change, current: Resource | None) -> str:
+    """Why `change` cannot start from `current` (the state's entry at its address), or ""."""
+    try:
+        parsed = Address.parse(change.address)
+    except errors.InputError:
+        return "it is not a resource address"
+    if str(parsed) != change.address or parsed.kind is not change.kind:
+        return f"a {change.kind.value} cannot have this address"
+    for side in (change.before, change.after):
+        if side is not None and (side.address != change.address or side.kind is not change.kind):
+            return f"it carries {side.kind.value} {side.address}"
+    if change.before != current:
+        return _expected(change.before is None, current is None)
+    return ""
+
+
+def _expected(creates: bool, absent: bool) -> str:
+    if creates:
+        return "the plan creates it, but the state already has it"
+    if absent:
+        return "the plan changes it, but the state has no such resource"
+    return "the plan starts from another version of it than the state holds"
+
+
+def _inconsistent(source: str, address: str, problem: str) -> errors.StalePlanError:
+    return errors.StalePlanError(
+        f"{source}: saved plan does not fit the state it was made from",
+        detail=f"{address}: {problem}",
+    )
 
 
 def create_workspace(backend: Backend, name: str, *, lock_timeout: float = 0.0) -> None:
@@ -203,6 +245,7 @@ def apply(
     *,
     inputs: Inputs | None = None,
     saved: Plan | None = None,
+    saved_source: str = "saved plan",
     confirm: Callable[[Plan], bool] = lambda _plan: True,
     lock_timeout: float = 0.0,
     parallelism: int = DEFAULT_PARALLELISM,
@@ -211,6 +254,8 @@ def apply(
     batching: Batching = Batching(),
 ) -> ApplyResult:
     """Apply a saved plan, or plan from `inputs` and apply that, under the state lock.
+
+    `saved_source` names the saved plan (its file) in the errors about it.
 
     `progress(done, total)` is called after each batch, counting the catalog changes and
     deployments carried out (whether they landed, failed or were skipped) of the plan's.
@@ -221,7 +266,7 @@ def apply(
     try:
         prior, blob = read_state(backend)
         if saved is not None:
-            check_fresh(saved, prior)
+            check_fresh(saved, prior, source=saved_source)
             the_plan = saved
         else:
             assert inputs is not None
