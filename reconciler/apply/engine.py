@@ -2,7 +2,8 @@
 
 plan:  read state → desired catalog (values, overrides, prior intents) → desired
        deployments (new ones, requested upgrades) → compute_plan.
-apply: lock → read state → (saved plan: staleness check) → confirm → hand the catalog
+apply: lock → read state → (saved plan: staleness check) → remove what a killed
+       predecessor left on the target → confirm → hand the catalog
        changes, then the deployment rollouts, to the executor batch by batch → persist
        state in batches → unlock.
 
@@ -271,6 +272,8 @@ def apply(
         else:
             assert inputs is not None
             the_plan = plan_from(prior, inputs)
+        # Under the lock no other writer runs: what a killed one left half-done can go.
+        target.remove_leftovers()
         result = ApplyResult(plan=the_plan)
         if not the_plan.has_changes or not confirm(the_plan):
             return result

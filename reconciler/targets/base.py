@@ -41,3 +41,9 @@ class Target(Protocol):
     def delete(self, address: str) -> None:
         """Remove the object at `address`; nothing to remove is not an error."""
         ...
+
+    def remove_leftovers(self) -> int:
+        """Remove what a killed writer of this target left half-done (temporary files),
+        and nothing else; how many were removed. Called under the state lock, when no
+        other writer of the target runs."""
+        ...
