@@ -75,6 +75,26 @@ def newer_state(root: Path) -> list[str]:
     return []
 
 
+def edit_state(change: Callable[[dict], object]) -> Callable[[Path], list[str]]:
+    def arrange(root: Path) -> list[str]:
+        path = root / "state/reconciler.state.json"
+        doc = json.loads(path.read_text())
+        change(doc)
+        path.write_text(json.dumps(doc))
+        return []
+
+    return arrange
+
+
+def resource(doc: dict, address: str) -> dict:
+    return next(r for r in doc["resources"] if r["address"] == address)
+
+
+H2O3 = "workspaces/global/runtimes/h2o3-mojo"
+SCORER = "workspaces/global/runtimeImages/h2oai-h2o3mojo-scorer"
+STATE = "state/reconciler.state.json"
+
+
 def held_lock(root: Path) -> list[str]:
     lock = root / "state/reconciler.state.json.lock"
     lock.write_text(
@@ -233,6 +253,57 @@ CASES: dict[str, tuple] = {
         newer_state,
         ["plan", *GOOD],
         ["newer than this tool understands"],
+    ),
+    # A corrupted state is refused on read, so apply can never write it back.
+    "state with a duplicated address": (
+        edit_state(lambda d: d["resources"].append(resource(d, H2O3))),
+        ["apply", *GOOD, "--auto-approve"],
+        [STATE, H2O3, "listed twice"],
+    ),
+    "state with an invalid address": (
+        edit_state(lambda d: resource(d, H2O3).update(address="workspaces/global/runtimes/H2O")),
+        ["apply", *GOOD, "--auto-approve"],
+        [STATE, "'workspaces/global/runtimes/H2O' is not a resource address"],
+    ),
+    "state with a kind not matching its address": (
+        edit_state(lambda d: resource(d, H2O3).update(kind="RuntimeImage")),
+        ["apply", *GOOD, "--auto-approve"],
+        [STATE, H2O3, "a Runtime recorded as a RuntimeImage"],
+    ),
+    "state with a runtime lacking its image": (
+        edit_state(lambda d: resource(d, H2O3)["spec"].pop("runtime_image")),
+        ["apply", *GOOD, "--auto-approve"],
+        [STATE, H2O3, "spec lacks runtime_image"],
+    ),
+    "state with a runtime whose image is gone": (
+        edit_state(lambda d: resource(d, H2O3)["spec"].update(runtime_image=SCORER + "x")),
+        ["apply", *GOOD, "--auto-approve"],
+        [STATE, H2O3, f"{SCORER}x", "not in the state"],
+    ),
+    "state with a version whose image is gone": (
+        edit_state(lambda d: d["resources"].remove(resource(d, SCORER))),
+        ["apply", *GOOD, "--auto-approve"],
+        [STATE, SCORER, "is not in the state"],
+    ),
+    "state with a composition whose runtime is gone": (
+        edit_state(lambda d: d["deployments"][0]["compositions"][0].update(runtime=H2O3 + "x")),
+        ["apply", *GOOD, "--auto-approve"],
+        [STATE, "workspaces/fraud-team/deployments/", f"Runtime {H2O3}x is not in the state"],
+    ),
+    "state with a serial out of range": (
+        edit_state(lambda d: d.update(serial=2**64 - 1)),
+        ["apply", *GOOD, "--auto-approve"],
+        [STATE, "serial", "less than or equal to 9223372036854775807"],
+    ),
+    "state of format version 0": (
+        edit_state(lambda d: d.update(version=0)),
+        ["apply", *GOOD, "--auto-approve"],
+        [STATE, "state format 0 is not one this tool ever wrote"],
+    ),
+    "state with a resource of unknown kind": (
+        edit_state(lambda d: resource(d, H2O3).update(kind="Gadget")),
+        ["apply", *GOOD, "--auto-approve"],
+        [STATE, "resources.", f"({H2O3})", "kind"],
     ),
     "corrupted plan file": (
         write("broken.plan", '{"format_version": 1, "changes": ['),
