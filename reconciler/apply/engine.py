@@ -16,6 +16,7 @@ skipping what depends on a failure, rolling back a failed rollout) is executor.p
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -23,7 +24,7 @@ from dataclasses import dataclass, field
 
 from reconciler import __version__, errors
 from reconciler.addresses import Address, check_id
-from reconciler.backends import Backend, Blob, utc_now
+from reconciler.backends import Backend, Blob, LockInfo, utc_now
 from reconciler.inputs import bootstrap
 from reconciler.inputs.requests import Overrides, UpgradeRequest
 from reconciler.inputs.values import Values
@@ -69,7 +70,8 @@ class Inputs:
 
 @dataclass
 class ApplyResult:
-    """What an apply did. `state` is the state persisted last (None if nothing was written).
+    """What an apply did. `state` is the state persisted last (None if nothing was written),
+    `persisted` how many of the changes carried out it records.
 
     Catalog changes are reported whole (`applied`, `failed`, `skipped`); deployment
     changes per composition, as (change, experiment id): `rolled`, `roll_failed` (with the
@@ -86,6 +88,7 @@ class ApplyResult:
     )
     roll_skipped: list[tuple[DeploymentChange, str]] = field(default_factory=list)
     state: state.StateDocument | None = None
+    persisted: int = 0
     interrupted: bool = False
 
     @property
@@ -265,18 +268,81 @@ def apply(
         raise errors.UsageError("apply needs either inputs or a saved plan, not both")
     lock = backend.lock(operation="apply", timeout=lock_timeout)
     try:
-        prior, blob = read_state(backend)
-        if saved is not None:
-            check_fresh(saved, prior, source=saved_source)
-            the_plan = saved
-        else:
-            assert inputs is not None
-            the_plan = plan_from(prior, inputs)
-        # Under the lock no other writer runs: what a killed one left half-done can go.
-        target.remove_leftovers()
-        result = ApplyResult(plan=the_plan)
-        if not the_plan.has_changes or not confirm(the_plan):
-            return result
+        result = _apply_locked(
+            backend,
+            target,
+            inputs=inputs,
+            saved=saved,
+            saved_source=saved_source,
+            confirm=confirm,
+            parallelism=parallelism,
+            stop=stop,
+            progress=progress,
+            batching=batching,
+        )
+    except errors.ReconcilerError as failure:
+        # The first failure is what the user must see; the lock's fate is part of it, and
+        # an unlock failing after it (the storage is gone) must not take its place.
+        _release_after(failure, backend, lock)
+        raise
+    except BaseException:
+        with contextlib.suppress(errors.ReconcilerError):
+            backend.unlock(lock.id)
+        raise
+    backend.unlock(lock.id)
+    return result
+
+
+def _release_after(failure: errors.ReconcilerError, backend: Backend, lock: LockInfo) -> None:
+    """Release the lock after `failure`, and say in it what became of the lock."""
+    try:
+        backend.unlock(lock.id)
+    except errors.ReconcilerError as unlock_error:
+        fate = (
+            f"The state lock (ID {lock.id}) could not be released either "
+            f"({unlock_error.summary}); it is still held."
+        )
+        failure.detail = "\n".join(part for part in (failure.detail, fate) if part)
+        release = (
+            f"once {backend.name} is reachable again, release the lock with "
+            f"`reconciler state force-unlock {lock.id}`, or let a run with --lock-timeout "
+            "take it over after its TTL"
+        )
+        failure.hint = f"{failure.hint}; {release}" if failure.hint else release
+        return
+    if isinstance(failure, errors.ApplyStoppedError):
+        failure.detail = "\n".join(
+            part for part in (failure.detail, "The state lock was released.") if part
+        )
+
+
+def _apply_locked(
+    backend: Backend,
+    target: Target,
+    *,
+    inputs: Inputs | None,
+    saved: Plan | None,
+    saved_source: str,
+    confirm: Callable[[Plan], bool],
+    parallelism: int,
+    stop: threading.Event | None,
+    progress: Callable[[int, int], None] | None,
+    batching: Batching,
+) -> ApplyResult:
+    """Everything `apply` does while it holds the lock."""
+    prior, blob = read_state(backend)
+    if saved is not None:
+        check_fresh(saved, prior, source=saved_source)
+        the_plan = saved
+    else:
+        assert inputs is not None
+        the_plan = plan_from(prior, inputs)
+    # Under the lock no other writer runs: what a killed one left half-done can go.
+    target.remove_leftovers()
+    result = ApplyResult(plan=the_plan)
+    if not the_plan.has_changes or not confirm(the_plan):
+        return result
+    try:
         _execute(
             the_plan,
             prior or state.empty(TOOL_VERSION),
@@ -290,9 +356,36 @@ def apply(
             progress=progress or (lambda _done, _total: None),
             batching=batching,
         )
-        return result
-    finally:
-        backend.unlock(lock.id)
+    except errors.ReconcilerError as exc:
+        raise _stopped(exc, result, backend=backend, target=target) from exc
+    return result
+
+
+def _stopped(
+    exc: errors.ReconcilerError, result: ApplyResult, *, backend: Backend, target: Target
+) -> errors.ApplyStoppedError:
+    """The error of an apply that could not record what it did (the state write failed)."""
+    carried = len(result.applied) + len(result.rolled)
+    if result.state is None:
+        recorded = f"the state records none of them: {backend.name} is as before this apply"
+    else:
+        recorded = (
+            f"the state records {result.persisted} of them "
+            f"(serial {result.state.serial} on {backend.name})"
+        )
+    return errors.ApplyStoppedError(
+        f"apply stopped: {exc.summary}",
+        detail="\n".join(
+            part
+            for part in (
+                exc.detail,
+                f"{carried} change(s) were carried out on {target.name}; {recorded}.",
+            )
+            if part
+        ),
+        hint="plan and apply again once the state storage works: the target already "
+        "holds what was carried out, so the next apply converges",
+    )
 
 
 def _execute(
@@ -324,6 +417,7 @@ def _execute(
         state.check_successor(stored, new)
         etag = backend.write(state.encode(new), if_match=etag)
         document = stored = result.state = new
+        result.persisted += pending
         pending = 0
         last_persist = time.monotonic()
 
