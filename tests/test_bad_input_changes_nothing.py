@@ -234,6 +234,46 @@ CASES: dict[str, tuple] = {
         ["apply", *GOOD, "--auto-approve"],
         ["overrides.yaml", "stateChanges[0]", "blocked by the platform ceiling", "DISABLED"],
     ),
+    "overrides runtime on an unknown image": (
+        write(
+            "overrides.yaml",
+            "workspaces:\n  team:\n    runtimes:\n      mine:\n"
+            "        modelType: python\n        runtimeImage: no-such-image\n",
+        ),
+        ["apply", *GOOD, "--auto-approve"],
+        [
+            "overrides.yaml:workspaces.team.runtimes.mine.runtimeImage",
+            "runtime image no-such-image does not exist",
+        ],
+    ),
+    "overrides runtime in workspace global": (
+        write(
+            "overrides.yaml",
+            "workspaces:\n  global:\n    runtimes:\n      mine:\n"
+            "        modelType: python\n        runtimeImage: h2oai-h2o3mojo-scorer\n",
+        ),
+        ["apply", *GOOD, "--auto-approve"],
+        ["overrides.yaml:workspaces.global.runtimes.mine", "workspace global holds the bootstrap"],
+    ),
+    "overrides deployment in workspace global": (
+        write(
+            "overrides.yaml",
+            "workspaces:\n  global:\n    deployments:\n      mine:\n        compositions:\n"
+            "          - {experimentId: exp-1, modelType: h2o3_mojo}\n",
+        ),
+        ["apply", *GOOD, "--auto-approve"],
+        ["overrides.yaml:workspaces.global.deployments.mine", "workspace global holds the"],
+    ),
+    # No input creates an API-managed resource in global any more; a state from before
+    # that rule may still hold one, and values must not take it over.
+    "values colliding with an API-managed resource": (
+        edit_state(lambda d: resource(d, SCORER).update(managed_by_bootstrap=False, platform=None)),
+        ["apply", *GOOD, "--auto-approve"],
+        [
+            "values.yaml:config.deployer.composition.runtimeImages.h2oai-h2o3mojo-scorer",
+            f"{SCORER} is declared in Helm values but is an API-managed resource",
+        ],
+    ),
     "missing values file": (
         lambda root: [],
         ["apply", "-f", "nope.yaml", "--auto-approve"],
