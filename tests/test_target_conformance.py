@@ -1,7 +1,7 @@
 """Every target keeps the same promises: memory and the directory of manifests alike.
 
 Each test opens a target through `open_target()` as the CLI does (`memory://`, `dir:PATH`)
-and speaks to it only through the `Target` Protocol: put, get, delete. Targets that reach
+and speaks to it only through the `Target` Protocol: put, get, delete, remove_leftovers. Targets that reach
 a cluster join the same suite.
 """
 
@@ -107,6 +107,15 @@ def test_strings_that_yaml_would_retype_survive(open_target_under_test: OpenTarg
     target = open_target_under_test()
     target.put(RUNTIME, manifest)
     assert target.get(RUNTIME) == manifest
+
+
+def test_removing_leftovers_keeps_every_object(open_target_under_test: OpenTarget) -> None:
+    target = open_target_under_test()
+    target.put(RUNTIME, catalog_object())
+    target.put(COMPOSITION, catalog_object(replicas=2))
+    assert target.remove_leftovers() == 0, "a target written to completion has no leftovers"
+    assert open_target_under_test().get(RUNTIME) == catalog_object()
+    assert open_target_under_test().get(COMPOSITION) == catalog_object(replicas=2)
 
 
 def test_a_target_that_cannot_be_written_fails_with_a_target_error(tmp_path: Path) -> None:

@@ -133,7 +133,6 @@ def compute_review(
         tool_version=tool_version,
         prior_lineage=prior.lineage if prior else None,
         prior_serial=prior.serial if prior else 0,
-        input_digest=head.digest,
         prior_deployments=wanted.deployments,
     )
     was, now = Resolver(before), Resolver(after)
@@ -190,7 +189,6 @@ def _roll(deployment: Deployment, catalog: Mapping[str, Resource]) -> Roll:
         tool_version="",
         prior_lineage=None,
         prior_serial=0,
-        input_digest="",
         prior_deployments={deployment.address: deployment},
         desired_deployments={deployment.address: resolution.deployment},
     )
