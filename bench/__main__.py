@@ -23,9 +23,9 @@ REPO = Path(__file__).resolve().parent.parent
 GENERATE = f"""
 import sys
 from bench import catalog
-doc = availability.generate_values(images={IMAGES}, versions={VERSIONS}, runtimes={RUNTIMES})
-availability.write_values(sys.argv[1], doc)
-availability.write_values(sys.argv[2], availability.change_fraction(doc, 0.01))
+doc = catalog.generate_values(images={IMAGES}, versions={VERSIONS}, runtimes={RUNTIMES})
+catalog.write_values(sys.argv[1], doc)
+catalog.write_values(sys.argv[2], catalog.change_fraction(doc, 0.01))
 """
 
 
