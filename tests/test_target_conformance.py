@@ -1,8 +1,8 @@
 """Every target keeps the same promises: memory and the directory of manifests alike.
 
 Each test opens a target through `open_target()` as the CLI does (`memory://`, `dir:PATH`)
-and speaks to it only through the `Target` Protocol: put, get, delete, remove_leftovers. Targets that reach
-a cluster join the same suite.
+and speaks to it only through the `Target` Protocol: put, get, delete, remove_leftovers.
+Targets that reach a cluster join the same suite.
 """
 
 from __future__ import annotations
