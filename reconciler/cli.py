@@ -89,12 +89,19 @@ def _parser() -> argparse.ArgumentParser:
 
     inputs = _Parser(add_help=False)
     inputs.add_argument(
+        "--chart",
+        metavar="DIR",
+        help="chart directory: its values.yaml is the defaults layer beneath -f and --set "
+        "(and its values.schema.json validates them), as `helm upgrade DIR` layers them",
+    )
+    inputs.add_argument(
         "-f",
         "--values",
         action="append",
         default=[],
         metavar="FILE",
-        help="Helm values file; repeat to merge (later files win)",
+        help="Helm values file, read as Helm 4 reads one (every document merged); repeat "
+        "to merge (later files win)",
     )
     inputs.add_argument(
         "--set",
@@ -255,10 +262,10 @@ def _inputs(args: argparse.Namespace) -> Inputs:
     from reconciler.apply.engine import Inputs
 
     values = overrides = None
-    if args.values or args.set or args.set_string:
+    if args.chart or args.values or args.set or args.set_string:
         from reconciler.inputs.values import load_values
 
-        values = load_values(args.values, args.set, args.set_string)
+        values = load_values(args.values, args.set, args.set_string, chart=args.chart)
     if args.overrides:
         from reconciler.inputs.overrides import load_overrides
 
@@ -311,11 +318,11 @@ def _cmd_apply(args: argparse.Namespace, colour: bool) -> int:
 
     planfile_arg = getattr(args, "planfile", None)
     if planfile_arg and (
-        args.values or args.set or args.set_string or args.overrides or args.upgrade
+        args.chart or args.values or args.set or args.set_string or args.overrides or args.upgrade
     ):
         raise errors.UsageError(
             "a saved plan already carries its inputs",
-            hint="drop -f/--set/--overrides/--upgrade, or plan again with them",
+            hint="drop --chart/-f/--set/--overrides/--upgrade, or plan again with them",
         )
     # A saved plan is the approval, as in Terraform: it was reviewed when it was made.
     if not planfile_arg and not args.auto_approve and not sys.stdin.isatty():
@@ -414,7 +421,8 @@ def _cmd_validate(args: argparse.Namespace, colour: bool) -> int:
     # Planning checks everything a plan would, against the current state (overrides name
     # existing resources); validating is planning without showing the plan.
     engine.plan(open_backend(args.state), _inputs(args))
-    checked = [*args.values, *(["--set"] if args.set or args.set_string else [])]
+    checked = [*([args.chart] if args.chart else []), *args.values]
+    checked += ["--set"] if args.set or args.set_string else []
     checked += [args.overrides] if args.overrides else []
     checked += [f"--upgrade {spec}" for spec in args.upgrade]
     sys.stdout.write(f"Valid: {', '.join(checked) or 'nothing given'}.\n")
