@@ -25,8 +25,8 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from reconciler.inputs import schema, setvalues, values, yamlio
 from reconciler.errors import ValuesError
+from reconciler.inputs import schema, setvalues, values, yamlio
 from tests import helm
 from tests.helm import OracleChart, Refused, normal
 

@@ -50,7 +50,8 @@ from yaml.events import AliasEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.parser import Parser
 from yaml.reader import Reader
-from yaml.scanner import ScalarToken, Scanner
+from yaml.scanner import Scanner
+from yaml.tokens import ScalarToken
 
 # --- go-yaml v2 scalar resolution -------------------------------------------------------
 
@@ -227,13 +228,15 @@ class _GoScanner(Scanner):
     double-quoted scalars (`\\'` is a quote, `\\/` is refused) and plain scalars in flow
     collections (a ":" ends one only before a blank, so `[a:]` is ["a:"])."""
 
-    ESCAPE_REPLACEMENTS: ClassVar[dict[str, str]] = {
+    ESCAPE_REPLACEMENTS: ClassVar[dict[str, str]] = {  # type: ignore[misc]
         **{k: v for k, v in Scanner.ESCAPE_REPLACEMENTS.items() if k != "/"},
         "'": "'",
     }
     _BLANKZ = "\0 \t\r\n\x85\u2028\u2029"
 
-    def scan_plain(self) -> ScalarToken:
+    # PyYAML's pipeline is mixins sharing one object; its stubs type them apart, so the
+    # methods below see `self` as Any.
+    def scan_plain(self: Any) -> ScalarToken:
         chunks: list[str] = []
         start_mark = end_mark = self.get_mark()
         indent = self.indent + 1
@@ -266,13 +269,13 @@ class _GoComposer(Composer):
     """An anchor defined again re-binds its name for the aliases after it, and a scalar
     with the non-specific tag `!` is a string, as in go-yaml."""
 
-    def compose_scalar_node(self, anchor: str | None) -> Node:
+    def compose_scalar_node(self: Any, anchor: Any) -> Any:
         event = self.peek_event()
         if event.tag == "!":
             event.tag = STR_TAG
         return super().compose_scalar_node(anchor)
 
-    def compose_node(self, parent: Node | None, index: Any) -> Node:
+    def compose_node(self: Any, parent: Any, index: Any) -> Any:
         if not self.check_event(AliasEvent):
             self.anchors.pop(self.peek_event().anchor, None)
         return super().compose_node(parent, index)
@@ -425,11 +428,11 @@ class _Decoder:
                 )
             explicit[key] = key_node
             entries.append((key, value_node))
-        for key, value_node in entries:
-            if key is None:
+        for entry, value_node in entries:
+            if entry is None:
                 self._merge(value_node, out)
             else:
-                out[key] = self.value(value_node)
+                out[entry] = self.value(value_node)
         return out
 
     def _merge(self, node: Node, out: dict[str, Any]) -> None:

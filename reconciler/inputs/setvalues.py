@@ -79,7 +79,9 @@ class _Parser:
     documents the caller passed stay as they were (their layers name who set what).
     """
 
-    def __init__(self, expression: str, data: dict[str, Any], *, convert: Callable) -> None:
+    def __init__(
+        self, expression: str, data: dict[str, Any], *, convert: Callable[[str], Any]
+    ) -> None:
         self._text = expression
         self._pos = 0
         self._convert = convert
@@ -103,7 +105,7 @@ class _Parser:
 
     def _until(self, stops: str) -> tuple[str, str | None]:
         """Characters up to one of `stops` (consumed; None at the end), `\\x` escaping x."""
-        out = []
+        out: list[str] = []
         text = self._text
         while self._pos < len(text):
             char = text[self._pos]
