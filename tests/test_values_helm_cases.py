@@ -11,7 +11,7 @@ import pytest
 
 from reconciler.errors import ValuesError
 from reconciler.inputs import setvalues, yamlio
-from reconciler.inputs.values import load_values
+from reconciler.inputs.values import MAX_DEPTH, load_values
 from tests import helm
 from tests.helm import OracleChart, Refused, normal
 from tests.runner import EXAMPLES, reconciler
@@ -208,6 +208,16 @@ def test_an_unfinished_last_key_is_refused_where_helm_ignores_it(
     assert helm.parse_set(expression) == helm_gives
     with pytest.raises(ValuesError, match=f"key 'a[^']*' {setvalues.UNFINISHED_KEY}"):
         setvalues.apply_set({}, expression)
+
+
+def test_nesting_beyond_our_limit_is_one_clear_error_where_helm_reads_it(tmp_path: Path) -> None:
+    depth = MAX_DEPTH + 46
+    text = "a: " + "[" * depth + "]" * depth + "\n"
+    chart, paths = stack(tmp_path, "", [text])
+    assert "a" in chart.template([text])
+    with pytest.raises(ValuesError, match=f"nested more than {MAX_DEPTH} levels deep") as caught:
+        ours(chart, paths, [])
+    assert caught.value.source == str(paths[0])
 
 
 # The chart layer through the command line ----------------------------------------------

@@ -29,7 +29,8 @@ scalars; in flow collections a ":" ends a plain scalar only before a blank (`[a:
 name for later aliases; the non-specific tag `!` makes a string (`! 12` is "12").
 
 Known gap with Helm: documents nested more than a few hundred levels deep are refused
-(Python's recursion limit), where go-yaml reads up to 10000 levels.
+(Python's recursion limit, libyaml's 1000), where go-yaml reads up to 10000 levels;
+values.py states the limit users meet.
 
 Slow but exact. Does not pick between this and the faster yaml_rs path, word errors for
 users, or write YAML: yamlio.py does, and uses `resolve_plain` to quote what go-yaml would

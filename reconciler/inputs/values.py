@@ -33,6 +33,9 @@ JsonPath = tuple[str | int, ...]
 SCHEMA_NAME = "values.schema.json"
 CHART_VALUES = "values.yaml"
 CHART_SCHEMA = "values.schema.json"
+# orjson, which writes the canonical JSON of the digest, nests at most this deep; Helm
+# reads documents nested up to 10000 levels (a documented limit of ours).
+MAX_DEPTH = 254
 
 
 @dataclass(frozen=True)
@@ -186,6 +189,14 @@ def build_values(
         data=merged, sources=tuple(layer.label for layer in layers), _layers=tuple(layers)
     )
     source = values.sources[-1] if values.sources else "values"
+    try:
+        values.digest  # noqa: B018  # computed now: it is the check that the nesting fits
+    except TypeError:
+        raise ValuesError(
+            f"the values are nested more than {MAX_DEPTH} levels deep",
+            source=source,
+            hint=f"Helm reads up to 10000 levels; the reconciler reads up to {MAX_DEPTH}",
+        ) from None
     if chart is not None and chart.schema is not None:
         schema.validate_against(
             merged,

@@ -352,7 +352,11 @@ def _load_reference(
             error, exc.message, exc.mark.line, exc.mark.column, text, source, first_line
         ) from None
     except RecursionError:
-        raise error("the document is nested too deeply", source=source) from None
+        raise error(
+            "the document is nested too deeply",
+            source=source,
+            hint="Helm reads up to 10000 levels; the reconciler reads up to a few hundred",
+        ) from None
 
 
 def _located(
