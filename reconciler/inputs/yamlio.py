@@ -164,17 +164,28 @@ def _flow_risk(text: str) -> bool:
 _NOT_TAKEN = object()
 
 
-def _fast_load(text: str) -> Any:
-    """The document through yaml_rs, or `_NOT_TAKEN` when only libyaml can be trusted."""
+def _fast_load(text: str, *, json_numbers: bool = False) -> Any:
+    """The document through yaml_rs, or `_NOT_TAKEN` when only libyaml can be trusted.
+
+    With `json_numbers`, integers beyond float64's exact range are rounded (`_as_float64`).
+    """
     if _fast_path_risk(text):
         return _NOT_TAKEN
     try:
         data = yaml_rs.loads(text, parse_datetime=False)
-        # A JSON encoding proves every key is a string and every integer fits 64 bits.
-        orjson.dumps(data)
     except Exception:
-        # Whatever yaml_rs or the check refuses, libyaml decides, and words the error.
+        # Whatever yaml_rs refuses, libyaml decides, and words the error.
         return _NOT_TAKEN
+    # A JSON encoding proves every key is a string and every integer fits 64 bits; the
+    # strict one also that no integer needs rounding, so the common case costs one pass.
+    try:
+        orjson.dumps(data, option=orjson.OPT_STRICT_INTEGER if json_numbers else None)
+    except orjson.JSONEncodeError:
+        try:
+            orjson.dumps(data)
+        except orjson.JSONEncodeError:
+            return _NOT_TAKEN
+        return _as_float64(data)
     return data
 
 
@@ -186,7 +197,6 @@ _GO_SPACE = " \t\n\v\f\r\x85\xa0\u1680\u2028\u2029\u202f\u205f\u3000" + "".join(
 )
 # float64 holds every integer up to this exactly; Helm's JSON step rounds larger ones.
 _EXACT_IN_FLOAT64 = 2**53
-_LONG_NUMBER = re.compile(r"[0-9]{16}")
 
 
 def load_values_file(
@@ -297,13 +307,11 @@ def _load_document(
     first_line: int,
     json_numbers: bool = True,
 ) -> dict[str, Any]:
-    data = _fast_load(text)
+    data = _fast_load(text, json_numbers=json_numbers)
     if data is _NOT_TAKEN:
         data = _load_reference(
             text, source=source, error=error, first_line=first_line, json_numbers=json_numbers
         )
-    elif json_numbers and _LONG_NUMBER.search(text):
-        data = _as_float64(data)
     if data is None:
         return {}
     if not isinstance(data, dict):
