@@ -4,10 +4,12 @@ proof that Helm accepts the input and that we refuse it with a clear error."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from reconciler.errors import ValuesError
 from reconciler.inputs import setvalues, yamlio
@@ -245,6 +247,28 @@ def test_the_cli_reads_a_charts_values_and_schema_beneath_f_and_set(tmp_path: Pa
     assert refused.code == 1
     assert f"{bad}:{runtime}.state: expected a string, got null" in refused.err
     assert chart.lint([bad]).returncode != 0
+
+
+def test_the_shipped_chart_renders_the_composition_we_compute(tmp_path: Path) -> None:
+    chart = EXAMPLES / "chart"
+    files = [EXAMPLES / "values.yaml", EXAMPLES / "values-release.yaml"]
+    runtime = "config.deployer.composition.runtimes.h2o3-mojo"
+    flags = ["--set", f"{runtime}.environmentVariables.LOG_LEVEL=null"]
+    args = [str(helm.HELM), "template", "r", str(chart), "--show-only", "templates/configmap.yaml"]
+    for path in files:
+        args += ["-f", str(path)]
+    env = {
+        "HOME": str(tmp_path),
+        "HELM_CONFIG_HOME": str(tmp_path),
+        "HELM_CACHE_HOME": str(tmp_path),
+    }
+    done = subprocess.run([*args, *flags], capture_output=True, text=True, env=env, check=False)
+    assert done.returncode == 0, done.stderr
+    rendered = yaml.safe_load(yaml.safe_load(done.stdout)["data"]["values.yaml"])
+    ours_values = load_values(files, [flags[1]], chart=chart)
+    composition = ours_values.data["config"]["deployer"]["composition"]
+    assert normal(rendered["config"]["deployer"]["composition"]) == normal(composition)
+    assert "LOG_LEVEL" not in composition["runtimes"]["h2o3-mojo"]["environmentVariables"]
 
 
 def test_without_a_chart_there_are_no_defaults_to_delete(tmp_path: Path) -> None:
