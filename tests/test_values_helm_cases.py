@@ -279,3 +279,15 @@ def test_without_a_chart_there_are_no_defaults_to_delete(tmp_path: Path) -> None
     )
     assert kept.code == 1
     assert f"--set {runtime}.displayName=null:{runtime}.displayName: expected a string" in kept.err
+
+
+def test_a_chart_that_is_not_a_directory_or_has_bad_values_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ValuesError, match="not a chart directory") as caught:
+        load_values([], chart=tmp_path / "missing")
+    assert caught.value.source == str(tmp_path / "missing")
+    chart = OracleChart(tmp_path / "chart", values="a: 1\n---\n- 2\n")
+    with pytest.raises(Refused):
+        chart.defaults()
+    with pytest.raises(ValuesError, match="top level must be a mapping") as caught:
+        load_values([], chart=chart.path)
+    assert caught.value.source == str(chart.path / "values.yaml")

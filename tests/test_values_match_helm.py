@@ -282,7 +282,7 @@ STACK_FLAGS = st.lists(
 )
 
 
-@examples(40)
+@examples(60)
 @given(LAYERS.map(json.dumps), STACK_FILES, STACK_FLAGS)
 def test_whole_stacks_give_the_values_helm_template_renders(
     workdir: Path, defaults: str, files: list[str], flags: list[tuple[str, str]]
