@@ -7,10 +7,10 @@ key path through an existing scalar or null (`a=null,a.b=1`) is an error, an ite
 assigned past the end of a list at the very end of the expression (`a[0].b=`) is dropped,
 and `true`/`false`/`null` are matched with Go's case folding (`falſe` is false).
 
-Deliberately stricter than Helm, each a named error: an empty key (`=1`, `a..b=1`,
-`[0]=1`, which Helm silently ignores), a key left without `=value` at the end of the
-expression (`a.b`, `a[0]`, which Helm ignores or turns into an empty list). Both are typing
-mistakes that would otherwise vanish without a trace.
+Deliberately stricter than Helm, each a named error: an empty key (`=1`, `a=1,=2`,
+`[0]=1`, which Helm silently drops: `EMPTY_KEY`), and a key left unfinished at the end of
+the expression (`a.`, `a[0]`, `a[0`, which Helm ignores or turns into an empty list:
+`UNFINISHED_KEY`). Both are typing mistakes that would otherwise vanish without a trace.
 
 Does not read files, merge layers or validate: values.py does.
 """
@@ -34,7 +34,7 @@ SET_HINT = (
     "as key={a,b}; escape '.', ',', '[' or '=' inside a key or value with a backslash"
 )
 EMPTY_KEY = "an empty key"  # deliberate strictness: Helm drops the assignment silently
-UNFINISHED_KEY = "has no value"  # deliberate strictness for a trailing `a.b` or `a[0]`
+UNFINISHED_KEY = "is left unfinished"  # deliberate strictness for a trailing `a.` or `a[0]`
 
 _INDEX = re.compile(r"[-+]?[0-9]+")  # what strconv.Atoi accepts
 # The runes Go's simple case folding maps onto the letters of true, false and null:
@@ -128,8 +128,8 @@ class _Parser:
             if not key and not path:
                 raise _End
             if not key:
-                raise SetSyntaxError(f"key {dotted(path)!r} {UNFINISHED_KEY}")
-            raise SetSyntaxError(f"key {dotted(here)!r} {UNFINISHED_KEY}")
+                raise SetSyntaxError(f"key {dotted(path)!r} {UNFINISHED_KEY} (no =value after .)")
+            raise SetSyntaxError(f"key {dotted(here)!r} has no value")
         if not key:
             where = f" after {dotted(path)!r}" if path else ""
             raise SetSyntaxError(f"{EMPTY_KEY}{where}")
@@ -188,7 +188,7 @@ class _Parser:
         if rest:
             raise SetSyntaxError(f"unexpected {rest!r} after {dotted(where)}")
         if last is None:
-            raise SetSyntaxError(f"key {dotted(where)!r} {UNFINISHED_KEY}")
+            raise SetSyntaxError(f"key {dotted(where)!r} {UNFINISHED_KEY} (no =value after ])")
         if last == "=":
             return _set_index(items, index, self._value())
         if last == "[":
