@@ -9,7 +9,6 @@ watch streams. What a write means for the stored object is decided in writes.py 
 from __future__ import annotations
 
 import http.server
-import json
 import ssl
 import threading
 import time
@@ -609,7 +608,3 @@ def serve(
     )
     thread.start()
     return server, thread
-
-
-def dumps(obj: Any) -> str:
-    return json.dumps(obj, indent=2)
