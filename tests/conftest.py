@@ -2,6 +2,7 @@
 
 S3: one real SeaweedFS server per test session (tests/s3server.py), started on first use.
 If it cannot start, every test that needs it errors: S3 tests never skip.
+Kubernetes: one API emulator per test (tests/kubeapi/fixtures.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests import s3server
+from tests.kubeapi.fixtures import kubeapi, kubeapi_http, kubectl  # noqa: F401 - shared fixtures
 
 # Settings a developer's shell may carry that would point the tests at a real account.
 AWS_SETTINGS_TO_CLEAR = ("AWS_", "RECONCILER_LOCK_TTL", "RECONCILER_S3_")
