@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml tools/kube_binaries.py
 # the plan, apply exactly that plan, and show the result.
 demo: install
 	$(BIN)/reconciler plan -f examples/values.yaml --overrides examples/overrides.yaml --out state/demo.plan
-	$(BIN)/reconciler apply state/demo.plan --auto-approve
+	$(BIN)/reconciler apply state/demo.plan
 	$(BIN)/reconciler show
 
 test: install

@@ -1,4 +1,5 @@
-"""`make bench`: figures for planning at scale, start-up, and the state backends.
+"""`make bench`: figures for planning at scale, start-up, values reading against Helm's,
+and the state backends.
 
 Prints measurements; asserts nothing about timings (machines differ). Every figure is a
 whole `reconciler` process where the product runs as one (wall time, peak RSS), so what
@@ -14,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import bench_backends, bench_upgrades
+from bench import bench_backends, bench_upgrades, bench_values
 from bench.process import run_cli
 
 IMAGES, VERSIONS, RUNTIMES = 2000, 5, 10000
@@ -23,9 +24,9 @@ REPO = Path(__file__).resolve().parent.parent
 GENERATE = f"""
 import sys
 from bench import catalog
-doc = availability.generate_values(images={IMAGES}, versions={VERSIONS}, runtimes={RUNTIMES})
-availability.write_values(sys.argv[1], doc)
-availability.write_values(sys.argv[2], availability.change_fraction(doc, 0.01))
+doc = catalog.generate_values(images={IMAGES}, versions={VERSIONS}, runtimes={RUNTIMES})
+catalog.write_values(sys.argv[1], doc)
+catalog.write_values(sys.argv[2], catalog.change_fraction(doc, 0.01))
 """
 
 
@@ -62,6 +63,7 @@ def bench_planning() -> None:
         timed("plan, no changes", "plan", "-f", str(values), *state_args, cwd=root)
         timed("plan, 1% of resources changed", "plan", "-f", str(changed), *state_args, cwd=root)
         timed("reconciler --help", "--help", cwd=root)
+        bench_values.compare_reading(values, cwd=REPO)
 
 
 def main() -> None:

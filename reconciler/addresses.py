@@ -155,6 +155,31 @@ class Address(BaseModel):
         return image_address(self.workspace, self.id)
 
 
+_ID = ID_PATTERN.pattern[1:-1]  # the same rule, for embedding
+_CANONICAL = re.compile(
+    rf"^workspaces/{_ID}/(?:(?P<runtime>runtimes/{_ID})"
+    rf"|runtimeImages/{_ID}(?P<version>/versions/v(?:0|[1-9]\d*)\.(?:0|[1-9]\d*)\.(?:0|[1-9]\d*))?)$"
+)
+_DEPLOYMENT_CANONICAL = re.compile(rf"^workspaces/{_ID}/deployments/{_ID}$")
+
+
+def kind_of(address: str) -> Kind | None:
+    """The kind a resource address names, if it is one exactly as the tool writes it
+    (valid ids, a normalized version); else None. Cheap enough for every resource of a
+    large state, which `Address.parse` (a model per address) is not."""
+    match = _CANONICAL.match(address)
+    if match is None:
+        return None
+    if match["runtime"]:
+        return Kind.RUNTIME
+    return Kind.VERSION if match["version"] else Kind.IMAGE
+
+
+def is_deployment_address(address: str) -> bool:
+    """Whether `address` is a deployment's address exactly as the tool writes it."""
+    return _DEPLOYMENT_CANONICAL.match(address) is not None
+
+
 def image_of(address: str) -> str:
     """The image address of an image or version address (or of such a reference)."""
     return address.partition(VERSIONS)[0]

@@ -1,8 +1,9 @@
 """The `reconciler` command: parse → call the engine → render → exit code.
 
-Exit codes: 0 success (and, with --detailed-exitcode, no changes), 1 error, 2 changes
-present (--detailed-exitcode). Every error is rendered in one place, `main`. Heavy
-modules are imported inside the commands so `reconciler --help` stays fast.
+Exit codes: 0 success (and, with --detailed-exitcode, no changes), 1 error of any kind
+(usage errors included: argparse's own exit 2 would read as "changes present" to a CI
+script), 2 changes present (--detailed-exitcode only). Every error is rendered in one place,
+`main`. Heavy modules are imported inside the commands so `reconciler --help` stays fast.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from reconciler import __version__, errors
 from reconciler.backends import DEFAULT_STATE
@@ -55,37 +56,63 @@ def _boolean(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"'{text}' is not true or false")
 
 
+def positive_int(text: str) -> int:
+    """A count of at least 1 (`--parallelism`)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not at least 1")
+    return value
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises a UsageError instead of exiting 2, so `main` renders it and
+    exits 1 like every other error (subcommand parsers are of this class too)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise errors.UsageError(
+            f"{self.prog}: {message}", hint=f"see `{self.prog} --help` for the usage"
+        )
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="reconciler",
         description="Plan and apply the runtime catalog of a model-serving platform.",
     )
     parser.add_argument("--version", action="version", version=f"reconciler {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    where = argparse.ArgumentParser(add_help=False)
+    where = _Parser(add_help=False)
     where.add_argument(
         "--state",
-        default=os.environ.get("RECONCILER_STATE", DEFAULT_STATE),
         help="state location: a path or s3://BUCKET/KEY (env RECONCILER_STATE; "
         f"default {DEFAULT_STATE})",
     )
     where.add_argument(
         "--target",
-        default=os.environ.get("RECONCILER_TARGET", DEFAULT_TARGET),
         help="where to apply: dir:PATH, or kubernetes[:CONTEXT] for a cluster "
         f"(env RECONCILER_TARGET; default {DEFAULT_TARGET})",
     )
     where.add_argument("--no-color", action="store_true", help="never colour output")
 
-    inputs = argparse.ArgumentParser(add_help=False)
+    inputs = _Parser(add_help=False)
+    inputs.add_argument(
+        "--chart",
+        metavar="DIR",
+        help="chart directory: its values.yaml is the defaults layer beneath -f and --set "
+        "(and its values.schema.json validates them), as `helm upgrade DIR` layers them",
+    )
     inputs.add_argument(
         "-f",
         "--values",
         action="append",
         default=[],
         metavar="FILE",
-        help="Helm values file; repeat to merge (later files win)",
+        help="Helm values file, read as Helm 4 reads one (every document merged); repeat "
+        "to merge (later files win)",
     )
     inputs.add_argument(
         "--set",
@@ -124,16 +151,15 @@ def _parser() -> argparse.ArgumentParser:
         help=f"upgrade the runtime image of a deployment (repeatable): {UPGRADE_SYNTAX}",
     )
 
-    output = argparse.ArgumentParser(add_help=False)
+    output = _Parser(add_help=False)
     output.add_argument(
         "--format",
         choices=("human", "json", "markdown"),
-        default="human",
         help="output format (default human)",
     )
     output.add_argument("--json", action="store_true", help="same as --format json")
 
-    locking = argparse.ArgumentParser(add_help=False)
+    locking = _Parser(add_help=False)
     locking.add_argument(
         "--lock-timeout",
         type=duration,
@@ -152,7 +178,7 @@ def _parser() -> argparse.ArgumentParser:
         help="exit 0 with no changes, 2 with changes, 1 on error",
     )
 
-    applying = argparse.ArgumentParser(add_help=False)
+    applying = _Parser(add_help=False)
     applying.add_argument(
         "--auto-approve", action="store_true", help="apply without asking for confirmation"
     )
@@ -177,7 +203,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     applying.add_argument(
         "--parallelism",
-        type=int,
+        type=positive_int,
         default=10,
         metavar="N",
         help="changes and composition rollouts carried out at once (default 10)",
@@ -225,6 +251,7 @@ def _parser() -> argparse.ArgumentParser:
         "force-unlock", parents=[where], help="release a lock left behind, by its ID"
     )
     unlock.add_argument("lock_id", metavar="ID")
+    _add_review(commands, output)
     return parser
 
 
@@ -233,13 +260,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     # hundreds of thousands of acyclic containers: the cyclic garbage collector would
     # traverse them again and again (a third of a large plan's time) and free nothing.
     gc.disable()
-    args = _parser().parse_args(argv)
-    colour = (
-        not getattr(args, "no_color", False)
-        and sys.stdout.isatty()
-        and "NO_COLOR" not in os.environ
-    )
+    colour = False
     try:
+        args = _parser().parse_args(argv)
+        colour = (
+            not getattr(args, "no_color", False)
+            and sys.stdout.isatty()
+            and "NO_COLOR" not in os.environ
+        )
+        _resolve(args)
         return _COMMANDS[args.command](args, colour)
     except errors.ReconcilerError as exc:
         from reconciler import render
@@ -251,6 +280,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
+def _resolve(args: argparse.Namespace) -> None:
+    """Fill in the defaults that come from the environment, and refuse flags that disagree."""
+    if getattr(args, "state", "") is None:
+        from reconciler.backends import state_from_environment
+
+        args.state = state_from_environment()
+    if getattr(args, "target", "") is None:
+        from reconciler.targets import target_from_environment
+
+        args.target = target_from_environment()
+    if hasattr(args, "format"):
+        if args.json and args.format not in (None, "json"):
+            raise errors.UsageError(
+                f"--json and --format {args.format} ask for two output formats",
+                hint="give one of them: --json is the same as --format json",
+            )
+        args.format = "json" if args.json else (args.format or "human")
+
+
 # Commands -----------------------------------------------------------------------------
 
 
@@ -258,10 +306,10 @@ def _inputs(args: argparse.Namespace) -> Inputs:
     from reconciler.apply.engine import Inputs
 
     values = overrides = None
-    if args.values or args.set or args.set_string:
+    if args.chart or args.values or args.set or args.set_string:
         from reconciler.inputs.values import load_values
 
-        values = load_values(args.values, args.set, args.set_string)
+        values = load_values(args.values, args.set, args.set_string, chart=args.chart)
     if args.overrides:
         from reconciler.inputs.overrides import load_overrides
 
@@ -276,7 +324,7 @@ def _inputs(args: argparse.Namespace) -> Inputs:
 
 
 def _fmt(args: argparse.Namespace) -> str:
-    return "json" if args.json else args.format
+    return str(args.format)
 
 
 def _print_plan(plan: Plan, fmt: str, colour: bool) -> None:
@@ -318,17 +366,18 @@ def _cmd_apply(args: argparse.Namespace, colour: bool) -> int:
 
     planfile_arg = getattr(args, "planfile", None)
     if planfile_arg and (
-        args.values or args.set or args.set_string or args.overrides or args.upgrade
+        args.chart or args.values or args.set or args.set_string or args.overrides or args.upgrade
     ):
         raise errors.UsageError(
             "a saved plan already carries its inputs",
-            hint="drop -f/--set/--overrides/--upgrade, or plan again with them",
+            hint="drop --chart/-f/--set/--overrides/--upgrade, or plan again with them",
         )
-    interactive = sys.stdin.isatty()
-    if not args.auto_approve and not interactive:
+    # A saved plan is the approval, as in Terraform: it was reviewed when it was made.
+    if not planfile_arg and not args.auto_approve and not sys.stdin.isatty():
         raise errors.UsageError(
             "refusing to apply without confirmation: no terminal to ask on",
-            hint="review the plan, then pass --auto-approve (or apply a saved plan with it)",
+            hint="review the plan, then pass --auto-approve, or save it with "
+            "`reconciler plan --out FILE` and apply that file",
         )
     if args.refresh_only and not planfile_arg:
         return _refresh_only(args, colour)
@@ -347,8 +396,9 @@ def _cmd_apply(args: argparse.Namespace, colour: bool) -> int:
 
     def confirm(plan: Plan) -> bool:
         display.expect(sum(len(c.compositions_to_write()) for c in plan.deployments))
-        if saved is None:  # a saved plan was reviewed when it was made: don't repeat it
-            _print_plan(plan, fmt, colour)
+        if saved is not None:
+            return True  # reviewed when it was saved: neither shown nor asked again
+        _print_plan(plan, fmt, colour)
         if args.auto_approve:
             return True
         answer = input("Apply these changes? Only 'yes' will be accepted: ")
@@ -364,6 +414,7 @@ def _cmd_apply(args: argparse.Namespace, colour: bool) -> int:
             target,
             inputs=inputs,
             saved=saved,
+            saved_source=planfile_arg or "saved plan",
             confirm=confirm,
             lock_timeout=args.lock_timeout,
             parallelism=args.parallelism,
@@ -403,11 +454,11 @@ def _refresh_only(args: argparse.Namespace, colour: bool) -> int:
     from reconciler.backends import open_backend
     from reconciler.targets import open_target
 
-    given = args.values or args.set or args.set_string or args.overrides or args.upgrade
-    if given or getattr(args, "specs", None):
+    given = args.chart or args.values or args.set or args.set_string or args.overrides
+    if given or args.upgrade or getattr(args, "specs", None):
         raise errors.UsageError(
             "--refresh-only records what the cluster holds: it takes no inputs",
-            hint="drop -f/--set/--overrides/--upgrade, or drop --refresh-only",
+            hint="drop --chart/-f/--set/--overrides/--upgrade, or drop --refresh-only",
         )
     found, written = engine.refresh_only(
         open_backend(args.state), open_target(args.target), lock_timeout=args.lock_timeout
@@ -467,7 +518,8 @@ def _cmd_validate(args: argparse.Namespace, colour: bool) -> int:
     # Planning checks everything a plan would, against the current state (overrides name
     # existing resources); validating is planning without showing the plan.
     engine.plan(open_backend(args.state), _inputs(args))
-    checked = [*args.values, *(["--set"] if args.set or args.set_string else [])]
+    checked = [*([args.chart] if args.chart else []), *args.values]
+    checked += ["--set"] if args.set or args.set_string else []
     checked += [args.overrides] if args.overrides else []
     checked += [f"--upgrade {spec}" for spec in args.upgrade]
     sys.stdout.write(f"Valid: {', '.join(checked) or 'nothing given'}.\n")
@@ -512,6 +564,104 @@ def _cmd_crds(args: argparse.Namespace, colour: bool) -> int:
     return 0
 
 
+def _add_review(commands: argparse._SubParsersAction[Any], output: argparse.ArgumentParser) -> None:
+    review = commands.add_parser(
+        "review",
+        parents=[output],
+        help="dry-run review of a values change: blast radius, nothing written",
+        description="Compare two revisions of the Helm values against the state (read "
+        "only): the catalog changes, the deployments that get an upgrade available, the "
+        "compositions whose running version becomes DISABLED, and what `reconciler upgrade` "
+        "would then roll. Writes no state, plan, lock or target object.",
+    )
+    review.add_argument(
+        "--base",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="FILE",
+        help="the values files before the change, in -f order",
+    )
+    review.add_argument(
+        "--head",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="FILE",
+        help="the values files after the change, in -f order",
+    )
+    review.add_argument(
+        "-f",
+        "--values",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="with --git: a values file, compared with itself at that revision (repeatable)",
+    )
+    review.add_argument(
+        "--git",
+        metavar="REV",
+        help="the base side is the -f files as git revision REV has them (git show REV:FILE)",
+    )
+    review.add_argument("--overrides", metavar="FILE", help="overrides file (user intents)")
+    review.add_argument(
+        "--state",
+        help="the state whose deployments and user intents the review reads, never writes "
+        f"(env RECONCILER_STATE; default {DEFAULT_STATE})",
+    )
+    review.add_argument("--no-color", action="store_true", help="never colour output")
+
+
+def _cmd_review(args: argparse.Namespace, colour: bool) -> int:
+    from reconciler import render
+    from reconciler.apply import engine
+    from reconciler.backends import open_backend
+    from reconciler.inputs.values import load_values
+    from reconciler.planning import review
+
+    if args.git is not None:
+        if args.base or args.head or not args.values:
+            raise errors.UsageError(
+                "--git REV compares the -f files with themselves at REV",
+                hint="write review -f FILE... --git REV, or review --base FILE... --head FILE...",
+            )
+        from reconciler.inputs.revisions import load_values_at
+
+        head = load_values(args.values)
+        base = load_values_at(args.values, args.git)
+        base_values, absent = base.values, base.absent
+    else:
+        if args.values or not (args.base and args.head):
+            raise errors.UsageError(
+                "a review needs both sides: --base FILE... and --head FILE...",
+                hint="or compare -f files with a git revision: review -f FILE... --git REV",
+            )
+        base_values, absent = load_values(args.base), ()
+        head = load_values(args.head)
+    overrides = None
+    if args.overrides:
+        from reconciler.inputs.overrides import load_overrides
+
+        overrides = load_overrides(args.overrides)
+    prior, _ = engine.read_state(open_backend(args.state))
+    result = review.compute_review(
+        prior,
+        base=base_values,
+        head=head,
+        overrides=overrides,
+        tool_version=engine.TOOL_VERSION,
+        base_absent=absent,
+    )
+    fmt = _fmt(args)
+    if fmt == "json":
+        sys.stdout.write(render.review_json(result))
+    elif fmt == "markdown":
+        sys.stdout.write(render.review_markdown(result))
+    else:
+        sys.stdout.write(render.review_text(result, colour=colour))
+    return 0
+
+
 _COMMANDS = {
     "plan": _cmd_plan,
     "apply": _cmd_apply,
@@ -520,6 +670,7 @@ _COMMANDS = {
     "validate": _cmd_validate,
     "state": _cmd_state,
     "crds": _cmd_crds,
+    "review": _cmd_review,
 }
 
 

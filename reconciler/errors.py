@@ -137,3 +137,9 @@ class TargetError(ReconcilerError):
 
 class ApplyError(ReconcilerError):
     """Some changes failed during apply; the others were applied and recorded."""
+
+
+class ApplyStoppedError(ApplyError):
+    """An apply stopped because what it did could not be recorded (the state write
+    failed); the detail says how many changes were carried out, how many the state
+    records, and what became of the lock."""

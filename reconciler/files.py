@@ -4,8 +4,8 @@
 directory, fsync, rename over the target, fsync of the directory so the rename itself
 survives a crash. The local state backend, saved plan files and the dir target all write
 through it. `create_exclusive` creates a file that must not exist yet (a lock file).
-Temporary files are named `.<name>.<random>.tmp`, so `leftovers` can find those a killed
-writer left behind.
+Temporary files are named `.<name>.<random>.tmp`, so `leftover_of` can recognise those a
+killed writer left behind (and nothing else: a file is ours only if it matches exactly).
 
 OS errors propagate as `OSError`: each caller words them for its own users.
 """
@@ -14,11 +14,38 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 from pathlib import Path
 
 NEW_FILE_MODE = 0o644
 TEMP_SUFFIX = ".tmp"
+# mkstemp's random part: eight characters of this alphabet (CPython's tempfile).
+_TEMP_NAME = re.compile(r"^\.(?P<name>.+)\.[a-z0-9_]{8}" + re.escape(TEMP_SUFFIX) + "$")
+
+
+def leftover_of(filename: str) -> str | None:
+    """The name of the file that `filename` was a temporary for, if it is one of ours."""
+    match = _TEMP_NAME.match(filename)
+    return match["name"] if match else None
+
+
+def remove_leftovers(directory: Path, names: tuple[str, ...]) -> int:
+    """Remove our temporary files for `names` in `directory`; how many were removed.
+
+    Only for callers that know no writer of these files is running (under the lock).
+    """
+    removed = 0
+    try:
+        entries = os.listdir(directory)
+    except FileNotFoundError:
+        return 0
+    for entry in entries:
+        if leftover_of(entry) in names:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(directory / entry)
+                removed += 1
+    return removed
 
 
 def atomic_write(path: Path, data: bytes) -> None:

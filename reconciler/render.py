@@ -22,6 +22,7 @@ from reconciler import errors
 from reconciler.addresses import image_of, name_of
 from reconciler.model import Deployment, Kind, Resource
 from reconciler.planning import ceiling, plan_codec
+from reconciler.planning import review as review_module
 from reconciler.planning.plan import (
     Action,
     AvailableUpgrade,
@@ -31,6 +32,7 @@ from reconciler.planning.plan import (
     Plan,
     Summary,
 )
+from reconciler.planning.review import DisabledInUse, Review, Roll
 from reconciler.planning.state import StateDocument
 
 _COLOURS = {
@@ -78,6 +80,16 @@ def _redact_resource(record: dict[str, Any] | None) -> None:
     for name in env or ():
         if _sensitive(name):
             env[name] = REDACTED
+
+
+def _redact_changes(changes: list[dict[str, Any]]) -> None:
+    """Redact the sensitive values of changes in their JSON form, in place."""
+    for change in changes:
+        _redact_resource(change["before"])
+        _redact_resource(change["after"])
+        for item in change["fields"]:
+            if _sensitive(item["path"]):
+                item["before"] = item["after"] = REDACTED
 
 
 def summary_line(summary: Summary) -> str:
@@ -264,12 +276,7 @@ def plan_text(plan: Plan, *, colour: bool = False) -> str:
 def plan_json(plan: Plan) -> str:
     """The plan's JSON form with sensitive values redacted (saved plan files keep them)."""
     data = plan_codec.to_dict(plan)
-    for change in data["changes"]:
-        _redact_resource(change["before"])
-        _redact_resource(change["after"])
-        for item in change["fields"]:
-            if _sensitive(item["path"]):
-                item["before"] = item["after"] = REDACTED
+    _redact_changes(data["changes"])
     for item in data.get("drift", ()):
         for entry in item["fields"]:
             if _sensitive(entry["path"]) or ".env[" in entry["path"]:
@@ -430,3 +437,151 @@ def state_json(document: StateDocument) -> str:
     for resource in data["resources"]:
         _redact_resource(resource)
     return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n"
+
+
+# Reviews of a values change (planning/review.py) -----------------------------------------
+
+REVIEW_TITLE = "Review of a values change (dry run: nothing was written)"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def review_summary_line(review: Review) -> str:
+    summary = review.catalog.summary
+    upgrades = len({a.deployment for a in review.available})
+    return (
+        f"Review: {summary.add} to add, {summary.change} to change, "
+        f"{summary.replace} to replace, {summary.delete} to delete, {summary.held} held; "
+        f"{_count(upgrades, 'deployment')} with an upgrade available, "
+        f"{_count(len(review.disabled), 'composition')} on a version becoming DISABLED, "
+        f"{_count(len(review.rolling), 'deployment')} to roll on upgrade."
+    )
+
+
+def _sides(review: Review) -> list[str]:
+    lines = [
+        f"base: {', '.join(review.base.sources) or '(no values)'}",
+        f"head: {', '.join(review.head.sources) or '(no values)'}",
+    ]
+    lines += [
+        f"{name}: not in the base revision (a layer this change adds)"
+        for name in review.base.absent
+    ]
+    state = (
+        f"state: serial {review.state_serial}, lineage {review.state_lineage}"
+        if review.state_lineage
+        else "state: none yet"
+    )
+    lines.append(f"{state}; {_count(review.deployment_count, 'deployment')}")
+    return lines
+
+
+def _disabled(item: DisabledInUse) -> str:
+    because = f" ({item.reason})" if item.reason else ""
+    where = (
+        f"an upgrade moves it to {name_of(item.available)}"
+        if item.available and image_of(item.available) == image_of(item.version)
+        else f"an upgrade moves it to {item.available}"
+        if item.available
+        else "no version of its image is available to move to"
+    )
+    return (
+        f"{item.deployment}  {item.experiment_id}: {name_of(item.version)} of "
+        f"{name_of(image_of(item.version))} becomes DISABLED{because}; it keeps running, "
+        f"{where}"
+    )
+
+
+def _roll_lines(roll: Roll) -> tuple[str, list[str]]:
+    """(the command, what it rolls) of one deployment."""
+    head = roll.command
+    if roll.error:
+        return head, [f"refused: {roll.error}"]
+    lines = [f"{Action.UPGRADE.value} {_rollout(u)}" for u in roll.upgrades]
+    lines += [f"warning: {w}" for w in roll.warnings]
+    lines += [f"note: {n}" for n in roll.notes]
+    return head, lines or ["nothing to roll"]
+
+
+def review_text(review: Review, *, colour: bool = False) -> str:
+    style = Style(colour)
+    lines = [style.bold(REVIEW_TITLE), *(f"  {line}" for line in _sides(review)), ""]
+    plan = review.catalog
+    if plan.changes:
+        lines.append("Catalog changes from base to head:")
+        for change in plan.changes:
+            symbol = style.paint(f"{change.action.value:>3}", _COLOURS[change.action])
+            head = _headline(change)
+            lines.append(f"  {symbol} {style.bold(change.address)}" + (f"  {head}" if head else ""))
+            lines.extend(f"        {detail}" for detail in _details(change))
+    else:
+        lines.append("Catalog changes from base to head: none.")
+    if plan.warnings:
+        lines += ["", style.paint("Warnings:", "33")]
+        lines += [f"  - {warning}" for warning in plan.warnings]
+    lines += ["", "Upgrades available after the change (nothing rolls until upgraded):"]
+    lines += [f"  - {_available(item)}" for item in review.available] or ["  none"]
+    lines += ["", "Running versions that become DISABLED:"]
+    lines += [f"  - {_disabled(item)}" for item in review.disabled] or ["  none"]
+    lines += ["", "What an upgrade would roll once head is applied:"]
+    for roll in review.rolls:
+        command, details = _roll_lines(roll)
+        lines.append(f"  {command}")
+        lines += [f"      {detail}" for detail in details]
+    if not review.rolls:
+        lines.append("  nothing")
+    lines += ["", style.bold(review_summary_line(review)), ""]
+    return "\n".join(lines)
+
+
+def review_json(review: Review) -> str:
+    """The review's JSON form (`schemas/review.schema.json`), sensitive values redacted."""
+    data = review_module.to_dict(review)
+    _redact_changes(data["changes"])
+    return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def review_markdown(review: Review) -> str:
+    """A pull-request comment: the blast radius first, then the catalog changes."""
+    out = ["### runtime-reconciler review", "", f"**{review_summary_line(review)}**", ""]
+    out += [f"- {line}" for line in _sides(review)]
+    out += ["", "#### Upgrades available after the change", ""]
+    out += [f"- {_available(a)}" for a in review.available] or ["None."]
+    out += ["", "#### Running versions that become DISABLED", ""]
+    out += [f"- {_disabled(d)}" for d in review.disabled] or ["None."]
+    out += ["", "#### What an upgrade would roll once head is applied", ""]
+    if review.rolls:
+        out += ["| command | experiment | roll |", "|---|---|---|"]
+    for roll in review.rolls:
+        command = f"`{roll.command}`"
+        if roll.error:
+            out.append(f"| {command} | | refused: {_cell(roll.error)} |")
+        for upgrade in roll.upgrades:
+            cell = f"{_version_move(upgrade)} (image `{upgrade.image}`)"
+            if upgrade.reason:
+                cell += f"; {upgrade.reason}"
+            out.append(f"| {command} | `{upgrade.experiment_id}` | {_cell(cell)} |")
+        if not roll.error and not roll.upgrades:
+            out.append(f"| {command} | | nothing to roll |")
+        for extra in (*roll.warnings, *roll.notes):
+            out.append(f"| {command} | | {_cell(extra)} |")
+    if not review.rolls:
+        out.append("Nothing.")
+    out += ["", "#### Catalog changes from base to head", ""]
+    if review.catalog.changes:
+        out += ["| | resource | details |", "|---|---|---|"]
+        for change in review.catalog.changes:
+            details = [_headline(change), *_details(change)]
+            cell = "<br>".join(_cell(d) for d in details if d)
+            out.append(f"| `{change.action.value}` | `{change.address}` | {cell} |")
+    else:
+        out.append("None.")
+    if review.catalog.warnings:
+        out += ["", "**Warnings**", ""] + [f"- {w}" for w in review.catalog.warnings]
+    return "\n".join(out) + "\n"

@@ -100,7 +100,7 @@ def test_user_intents_survive_a_later_values_only_run(tmp_path: Path) -> None:
 def test_json_and_markdown_plans(tmp_path: Path) -> None:
     as_json = reconciler("plan", *EXAMPLE_ARGS, "--json", cwd=tmp_path)
     plan = json.loads(as_json.out)
-    assert plan["format_version"] == 1
+    assert plan["format_version"] == 2
     assert plan["summary"]["add"] == 28
     assert {c["action"] for c in plan["changes"]} == {"+"}
     assert [d["address"] for d in plan["deployments"]] == [

@@ -388,3 +388,39 @@ def test_scale_and_secrets(kubeapi: Emulator, kubectl: Kubectl) -> None:
     stored = yaml.safe_load(kubectl("get", "secret", "plain", "-o", "yaml").stdout)
     assert stored["data"] == {"password": "aHVudGVyMg=="}
     assert "stringData" not in stored
+
+
+def test_get_watch_prints_rows_as_they_change(kubeapi: Emulator, kubectl: Kubectl) -> None:
+    kubectl("apply", "-f", "-", stdin=DEPLOYMENT)
+    command = [
+        str(KUBECTL),
+        "--kubeconfig",
+        str(kubectl.kubeconfig),
+        "--cache-dir",
+        str(kubectl.cache_dir),
+        "get",
+        "deployment",
+        "web",
+        "--watch",
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline().split() == [
+            "NAME",
+            "READY",
+            "UP-TO-DATE",
+            "AVAILABLE",
+            "AGE",
+        ]
+        assert process.stdout.readline().split()[:2] == ["web", "0/3"]
+        deadline = time.monotonic() + 30
+        while not any(r.verb == "watch" for r in kubeapi.request_log):
+            assert time.monotonic() < deadline, "kubectl never started watching"
+            time.sleep(0.05)
+        time.sleep(0.2)  # the watch request is logged just before its stream opens
+        kubeapi.clock.advance(1)
+        assert process.stdout.readline().split()[:2] == ["web", "3/3"]
+    finally:
+        process.kill()
+        process.communicate()

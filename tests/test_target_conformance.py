@@ -3,8 +3,8 @@
 Each test opens a target through `open_target()` as the CLI does (`memory://`, `dir:PATH`,
 `kubernetes` with a kubeconfig pointing at the API emulator, reached by the official
 client over HTTP) and speaks to it only through the `Target` Protocol: put, get, delete,
-roll. The objects are ones a cluster accepts: valid Deployments and custom resources that
-follow the shipped CRDs.
+roll, remove_leftovers. The objects are ones a cluster accepts: valid Deployments and
+custom resources that follow the shipped CRDs.
 """
 
 from __future__ import annotations
@@ -150,6 +150,15 @@ def test_a_rolled_composition_reads_back_as_written(open_target_under_test: Open
     target.roll(COMPOSITION, deployment_object("fraud-exp-1", replicas=2), timeout=60)
     target.roll(COMPOSITION, deployment_object("fraud-exp-1", replicas=2, image="s:2"), timeout=60)
     assert target.get(COMPOSITION) == deployment_object("fraud-exp-1", replicas=2, image="s:2")
+
+
+def test_removing_leftovers_keeps_every_object(open_target_under_test: OpenTarget) -> None:
+    target = open_target_under_test()
+    target.put(RUNTIME, catalog_object())
+    target.put(COMPOSITION, deployment_object("fraud-exp-1", replicas=2))
+    assert target.remove_leftovers() == 0, "a target written to completion has no leftovers"
+    assert open_target_under_test().get(RUNTIME) == catalog_object()
+    assert open_target_under_test().get(COMPOSITION) == deployment_object("fraud-exp-1", replicas=2)
 
 
 def test_a_target_that_cannot_be_written_fails_with_a_target_error(tmp_path: Path) -> None:

@@ -214,12 +214,22 @@ def test_an_unknown_key_is_blamed_on_the_file_that_added_it(write) -> None:
     assert error.path == f"{RUNTIME}.modelTyp"
 
 
-def test_a_deletion_that_breaks_an_entry_is_blamed_on_the_deleting_file(write) -> None:
+def test_a_null_that_breaks_an_entry_is_blamed_on_the_file_that_set_it(write) -> None:
+    # Between -f files a null stays in .Values, so Helm's schema check sees null there.
     base = write("values.yaml", GOOD)
     deleting = composition_file(write, "delete.yaml", "runtimes:\n  h2o3-mojo: {modelType: null}")
     error = error_of([base, deleting, write("other.yaml", "replicaCount: 1\n")])
     assert error.source == deleting
-    assert error.summary.endswith(": missing required key 'modelType'")
+    assert error.summary.endswith(".modelType: expected a string, got null")
+
+
+def test_a_null_deleting_a_chart_default_that_breaks_an_entry_is_blamed_on_it(write) -> None:
+    chart = Path(write("values.yaml", GOOD)).parent
+    deleting = composition_file(write, "delete.yaml", "runtimes:\n  h2o3-mojo: {modelType: null}")
+    with pytest.raises(ValuesError) as caught:
+        load_values([deleting], chart=chart)
+    assert caught.value.source == deleting
+    assert caught.value.summary.endswith(": missing required key 'modelType'")
 
 
 def test_a_bad_value_from_a_set_flag_names_the_flag(write) -> None:

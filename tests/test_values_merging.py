@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -73,17 +75,48 @@ def test_lists_replace_the_whole_list(write) -> None:
     assert image["versions"] == [{"image": {"repository": "scorer", "tag": "v2.0.0"}}]
 
 
-def test_null_deletes_a_key_and_a_later_file_can_set_it_again(write) -> None:
+def chart_with(write, values: str) -> str:
+    """A chart directory whose values.yaml is `values`."""
+    chart = Path(write("Chart.yaml", "apiVersion: v2\nname: platform\nversion: 0.1.0\n")).parent
+    (chart / "values.yaml").write_text(values)
+    return str(chart)
+
+
+def test_null_deletes_a_chart_default_and_a_later_file_can_set_it_again(write) -> None:
     delete = write(
         "delete.yaml",
         "config:\n  deployer:\n    composition:\n      runtimes:\n        r1:\n"
         "          environmentVariables: {WORKERS: null}\nother: null\n",
     )
-    values = load_values([write("values.yaml", BASE), delete])
+    chart = chart_with(write, BASE)
+    values = load_values([delete], chart=chart)
     assert runtime(values)["environmentVariables"] == {"LOG_LEVEL": "INFO"}
     assert "other" not in values.data
     again = write("again.yaml", "other: {x: 1}\n")
-    assert load_values([write("values.yaml", BASE), delete, again]).data["other"] == {"x": 1}
+    assert load_values([delete, again], chart=chart).data["other"] == {
+        "x": 1,
+        "chart": "keeps its own values",
+    }
+
+
+def test_null_without_a_chart_default_stays_null_as_in_helm(write) -> None:
+    chart = chart_with(write, "a: 1\n")
+    user = write("user.yaml", "{a: null, b: null, c: {d: null}}\n")
+    assert load_values([user], chart=chart).data == {"b": None, "c": {"d": None}}
+    # Between -f files a null replaces like any value; only chart defaults are deleted.
+    assert load_values([write("base.yaml", "a: 1\n"), user]).data == {
+        "a": None,
+        "b": None,
+        "c": {"d": None},
+    }
+
+
+def test_set_applies_to_the_user_layer_before_the_chart_defaults(write) -> None:
+    chart = chart_with(write, "l: [1, 2, 3]\nm: ''\n")
+    values = load_values([], ["l[1]=x", "m[1]=true"], chart=chart)
+    assert values.data == {"l": [None, "x"], "m": [None, True]}
+    from_file = load_values([write("user.yaml", "l: [1, 2, 3]\n")], ["l[1]=x"], chart=chart)
+    assert from_file.data["l"] == [1, "x", 3]
 
 
 def test_a_map_replaces_a_scalar_and_a_scalar_replaces_a_map(write) -> None:
@@ -157,10 +190,11 @@ def test_set_string_keeps_every_value_a_string() -> None:
     }
 
 
-def test_set_null_deletes_the_key(write) -> None:
+def test_set_null_deletes_a_chart_default(write) -> None:
     values = load_values(
-        [write("values.yaml", BASE)],
+        [],
         [f"{COMPOSITION}.runtimes.r1.environmentVariables.WORKERS=null"],
+        chart=chart_with(write, BASE),
     )
     assert runtime(values)["environmentVariables"] == {"LOG_LEVEL": "INFO"}
 

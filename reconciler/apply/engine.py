@@ -2,7 +2,8 @@
 
 plan:  read state → desired catalog (values, overrides, prior intents) → desired
        deployments (new ones, requested upgrades) → compute_plan.
-apply: lock → read state → (saved plan: staleness check) → confirm → hand the catalog
+apply: lock → read state → (saved plan: staleness check) → remove what a killed
+       predecessor left on the target → confirm → hand the catalog
        changes, then the deployment rollouts, to the executor batch by batch → persist
        state in batches → unlock.
 
@@ -15,16 +16,16 @@ skipping what depends on a failure, rolling back a failed rollout) is executor.p
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-import hashlib
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from reconciler import __version__, errors
-from reconciler.addresses import check_id, parse_composition
-from reconciler.backends import Backend, Blob, utc_now
+from reconciler.addresses import Address, check_id, parse_composition
+from reconciler.backends import Backend, Blob, LockInfo, utc_now
 from reconciler.inputs import bootstrap
 from reconciler.inputs.requests import Overrides, UpgradeRequest
 from reconciler.inputs.values import Values
@@ -67,21 +68,11 @@ class Inputs:
     overrides: Overrides | None = None
     upgrades: tuple[UpgradeRequest, ...] = ()
 
-    @property
-    def digest(self) -> str:
-        parts = [
-            f"values:{self.values.digest if self.values else '-'}",
-            f"overrides:{self.overrides.digest if self.overrides else '-'}",
-        ]
-        if self.upgrades:
-            requests = repr([(r.deployment, r.targets, r.single) for r in self.upgrades])
-            parts.append(f"upgrades:{hashlib.sha256(requests.encode()).hexdigest()}")
-        return hashlib.sha256("\n".join(parts).encode()).hexdigest()
-
 
 @dataclass
 class ApplyResult:
-    """What an apply did. `state` is the state persisted last (None if nothing was written).
+    """What an apply did. `state` is the state persisted last (None if nothing was written),
+    `persisted` how many of the changes carried out it records.
 
     Catalog changes are reported whole (`applied`, `failed`, `skipped`); deployment
     changes per composition, as (change, experiment id): `rolled`, `roll_failed` (with the
@@ -101,6 +92,7 @@ class ApplyResult:
     roll_skipped: list[tuple[DeploymentChange, str]] = field(default_factory=list)
     roll_not_attempted: list[tuple[DeploymentChange, str]] = field(default_factory=list)
     state: state.StateDocument | None = None
+    persisted: int = 0
     interrupted: bool = False
     corrected: list[str] = field(default_factory=list)  # drifted objects written again
 
@@ -147,7 +139,6 @@ def plan_from(prior: state.StateDocument | None, inputs: Inputs) -> Plan:
         tool_version=TOOL_VERSION,
         prior_lineage=prior.lineage if prior else None,
         prior_serial=prior.serial if prior else 0,
-        input_digest=inputs.digest,
         prior_deployments=running,
         desired_deployments=wanted.deployments,
         warnings=wanted.warnings,
@@ -180,25 +171,80 @@ def with_drift(the_plan: Plan, prior: state.StateDocument | None, target: Target
     return dataclasses.replace(the_plan, drift=found) if found else the_plan
 
 
-def check_fresh(saved: Plan, prior: state.StateDocument | None) -> None:
-    """Refuse a saved plan whose prior state, or tool, is no longer the current one."""
+def check_fresh(
+    saved: Plan, prior: state.StateDocument | None, *, source: str = "saved plan"
+) -> None:
+    """Refuse a saved plan whose prior state, or tool, is no longer the current one, or
+    whose changes do not start from that state; errors are prefixed with `source`.
+
+    The consistency check is what makes applying a plan safe even when its file was
+    rewritten with a valid digest, or the state edited without a new serial: every change
+    must start exactly where the state is (`before` equal to the state's entry, a create
+    only where nothing is), so no change lands on something its reviewer did not see.
+    """
     lineage = prior.lineage if prior else None
     serial = prior.serial if prior else 0
     if saved.tool_version != TOOL_VERSION:
         raise errors.StalePlanError(
-            "saved plan is stale: it was made by another version of the tool",
+            f"{source}: saved plan is stale: it was made by another version of the tool",
             detail=f"plan made by {saved.tool_version}, this is {TOOL_VERSION}",
         )
     if saved.prior_lineage is not None and saved.prior_lineage != lineage:
         raise errors.StalePlanError(
-            "saved plan is stale: it was made from a different state",
+            f"{source}: saved plan is stale: it was made from a different state",
             detail=f"plan lineage {saved.prior_lineage}, state lineage {lineage}",
         )
     if saved.prior_serial != serial:
         raise errors.StalePlanError(
-            "saved plan is stale: the state changed since it was made",
+            f"{source}: saved plan is stale: the state changed since it was made",
             detail=f"plan made at serial {saved.prior_serial}, state is now at serial {serial}",
         )
+    resources = prior.by_address if prior else {}
+    for change in saved.changes:
+        problem = _misfit(change, resources.get(change.address))
+        if problem:
+            raise _inconsistent(source, change.address, problem)
+    running = prior.deployments_by_address if prior else {}
+    for rolled in saved.deployments:
+        current = running.get(rolled.address)
+        if rolled.after.address != rolled.address:
+            problem = f"its result is {rolled.after.address}"
+        elif rolled.before != current:
+            problem = _expected(rolled.before is None, current is None)
+        else:
+            continue
+        raise _inconsistent(source, rolled.address, problem)
+
+
+def _misfit(change: Change, current: Resource | None) -> str:
+    """Why `change` cannot start from `current` (the state's entry at its address), or ""."""
+    try:
+        parsed = Address.parse(change.address)
+    except errors.InputError:
+        return "it is not a resource address"
+    if str(parsed) != change.address or parsed.kind is not change.kind:
+        return f"a {change.kind.value} cannot have this address"
+    for side in (change.before, change.after):
+        if side is not None and (side.address != change.address or side.kind is not change.kind):
+            return f"it carries {side.kind.value} {side.address}"
+    if change.before != current:
+        return _expected(change.before is None, current is None)
+    return ""
+
+
+def _expected(creates: bool, absent: bool) -> str:
+    if creates:
+        return "the plan creates it, but the state already has it"
+    if absent:
+        return "the plan changes it, but the state has no such resource"
+    return "the plan starts from another version of it than the state holds"
+
+
+def _inconsistent(source: str, address: str, problem: str) -> errors.StalePlanError:
+    return errors.StalePlanError(
+        f"{source}: saved plan does not fit the state it was made from",
+        detail=f"{address}: {problem}",
+    )
 
 
 def create_workspace(backend: Backend, name: str, *, lock_timeout: float = 0.0) -> None:
@@ -282,6 +328,7 @@ def apply(
     *,
     inputs: Inputs | None = None,
     saved: Plan | None = None,
+    saved_source: str = "saved plan",
     confirm: Callable[[Plan], bool] = lambda _plan: True,
     lock_timeout: float = 0.0,
     parallelism: int = DEFAULT_PARALLELISM,
@@ -294,6 +341,8 @@ def apply(
     on_rollout: Callable[[str, str], None] | None = None,
 ) -> ApplyResult:
     """Apply a saved plan, or plan from `inputs` and apply that, under the state lock.
+
+    `saved_source` names the saved plan (its file) in the errors about it.
 
     Planning from `inputs` refreshes an observable target first (unless `refresh` is
     False), and the objects found changed outside the tool are written again before the
@@ -311,18 +360,100 @@ def apply(
         raise errors.UsageError("apply needs either inputs or a saved plan, not both")
     lock = backend.lock(operation="apply", timeout=lock_timeout)
     try:
-        prior, blob = read_state(backend)
-        if saved is not None:
-            check_fresh(saved, prior)
-            the_plan = saved
-        else:
-            assert inputs is not None
-            the_plan = plan_from(prior, inputs)
-            if refresh:
-                the_plan = with_drift(the_plan, prior, target)
-        result = ApplyResult(plan=the_plan)
-        if not the_plan.has_changes or not confirm(the_plan):
-            return result
+        result = _apply_locked(
+            backend,
+            target,
+            inputs=inputs,
+            saved=saved,
+            saved_source=saved_source,
+            confirm=confirm,
+            parallelism=parallelism,
+            stop=stop,
+            progress=progress,
+            batching=batching,
+            refresh=refresh,
+            canary=canary,
+            max_failures=max_failures,
+            on_rollout=on_rollout,
+        )
+    except errors.ReconcilerError as failure:
+        # The first failure is what the user must see; the lock's fate is part of it, and
+        # an unlock failing after it (the storage is gone) must not take its place.
+        _release_after(failure, backend, lock)
+        raise
+    except BaseException:
+        with contextlib.suppress(errors.ReconcilerError):
+            backend.unlock(lock.id)
+        raise
+    backend.unlock(lock.id)
+    return result
+
+
+def _release_after(failure: errors.ReconcilerError, backend: Backend, lock: LockInfo) -> None:
+    """Release the lock after `failure`, and say in it what became of the lock."""
+    try:
+        backend.unlock(lock.id)
+    except errors.ReconcilerError as unlock_error:
+        fate = (
+            f"The state lock (ID {lock.id}) could not be released either "
+            f"({unlock_error.summary}); it is still held."
+        )
+        failure.detail = "\n".join(part for part in (failure.detail, fate) if part)
+        release = (
+            f"once {backend.name} is reachable again, release the lock with "
+            f"`reconciler state force-unlock {lock.id}`, or let a run with --lock-timeout "
+            "take it over after its TTL"
+        )
+        failure.hint = f"{failure.hint}; {release}" if failure.hint else release
+        return
+    if isinstance(failure, errors.ApplyStoppedError):
+        failure.detail = "\n".join(
+            part for part in (failure.detail, "The state lock was released.") if part
+        )
+
+
+def _apply_locked(
+    backend: Backend,
+    target: Target,
+    *,
+    inputs: Inputs | None,
+    saved: Plan | None,
+    saved_source: str,
+    confirm: Callable[[Plan], bool],
+    parallelism: int,
+    stop: threading.Event | None,
+    progress: Callable[[int, int], None] | None,
+    batching: Batching,
+    refresh: bool,
+    canary: int,
+    max_failures: int | None,
+    on_rollout: Callable[[str, str], None] | None,
+) -> ApplyResult:
+    """Everything `apply` does while it holds the lock."""
+    prior, blob = read_state(backend)
+    if saved is not None:
+        check_fresh(saved, prior, source=saved_source)
+        the_plan = saved
+    else:
+        assert inputs is not None
+        the_plan = plan_from(prior, inputs)
+        if refresh:
+            the_plan = with_drift(the_plan, prior, target)
+    # Under the lock no other writer runs: what a killed one left half-done can go.
+    target.remove_leftovers()
+    result = ApplyResult(plan=the_plan)
+    if not the_plan.has_changes or not confirm(the_plan):
+        return result
+    if the_plan.drift and prior is not None:
+        # Before the plan's changes, and apart from them: correcting changes no state.
+        _correct(
+            the_plan,
+            target=target,
+            resources=dict(prior.by_address),
+            running=dict(prior.deployments_by_address),
+        )
+        result.corrected += [d.address for d in the_plan.drift]
+    try:
         _execute(
             the_plan,
             prior or state.empty(TOOL_VERSION),
@@ -339,9 +470,36 @@ def apply(
             max_failures=max_failures,
             on_rollout=on_rollout,
         )
-        return result
-    finally:
-        backend.unlock(lock.id)
+    except errors.ReconcilerError as exc:
+        raise _stopped(exc, result, backend=backend, target=target) from exc
+    return result
+
+
+def _stopped(
+    exc: errors.ReconcilerError, result: ApplyResult, *, backend: Backend, target: Target
+) -> errors.ApplyStoppedError:
+    """The error of an apply that could not record what it did (the state write failed)."""
+    carried = len(result.applied) + len(result.rolled)
+    if result.state is None:
+        recorded = f"the state records none of them: {backend.name} is as before this apply"
+    else:
+        recorded = (
+            f"the state records {result.persisted} of them "
+            f"(serial {result.state.serial} on {backend.name})"
+        )
+    return errors.ApplyStoppedError(
+        f"apply stopped: {exc.summary}",
+        detail="\n".join(
+            part
+            for part in (
+                exc.detail,
+                f"{carried} change(s) were carried out on {target.name}; {recorded}.",
+            )
+            if part
+        ),
+        hint="plan and apply again once the state storage works: the target already "
+        "holds what was carried out, so the next apply converges",
+    )
 
 
 def _execute(
@@ -376,6 +534,7 @@ def _execute(
         state.check_successor(stored, new)
         etag = backend.write(state.encode(new), if_match=etag)
         document = stored = result.state = new
+        result.persisted += pending
         pending = 0
         last_persist = time.monotonic()
 
@@ -386,9 +545,6 @@ def _execute(
         ):
             persist()
 
-    if the_plan.drift:
-        _correct(the_plan, target=target, resources=resources, running=running)
-        result.corrected += [d.address for d in the_plan.drift]
     total, done = len(the_plan.changes) + len(the_plan.deployments), 0
     canary_failed = False
     with executor.Executor(

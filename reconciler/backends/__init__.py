@@ -1,17 +1,48 @@
 """State backends: where the state document's bytes live, and its lock.
 
 `base.py` holds the contract (`Backend`, `Blob`, `LockInfo`); `local.py`, `s3.py` and
-`memory.py` implement it, and `open_backend` picks one from a `--state` value. The
+`memory.py` implement it, and `open_backend` picks one from a `--state` value
+(`state_from_environment` gives the one the CLI and the SDK use when none is given). The
 drivers are imported only when asked for, so `reconciler --help` stays fast.
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
+from reconciler import errors
 from reconciler.backends.base import DEFAULT_STATE, Backend, Blob, LockInfo, utc_now
 
-__all__ = ["DEFAULT_STATE", "Backend", "Blob", "LockInfo", "open_backend", "utc_now"]
+__all__ = [
+    "DEFAULT_STATE",
+    "STATE_VARIABLE",
+    "Backend",
+    "Blob",
+    "LockInfo",
+    "open_backend",
+    "state_from_environment",
+    "utc_now",
+]
+
+STATE_VARIABLE = "RECONCILER_STATE"
+
+
+def state_from_environment() -> str:
+    """`RECONCILER_STATE`, or the default when it is unset.
+
+    Set but empty is an error, not the default: it is what a CI variable that failed to
+    expand looks like, and silently using another state would plan against the wrong one.
+    """
+    value = os.environ.get(STATE_VARIABLE)
+    if value is None:
+        return DEFAULT_STATE
+    if not value.strip():
+        raise errors.UsageError(
+            f"{STATE_VARIABLE} is set but empty",
+            hint=f"set it to a path or s3://BUCKET/KEY, or unset it to use {DEFAULT_STATE}",
+        )
+    return value
 
 
 def open_backend(spec: str, **options: Any) -> Backend:
@@ -19,6 +50,11 @@ def open_backend(spec: str, **options: Any) -> Backend:
 
     Heavy drivers are imported only here, when asked for, so `reconciler --help` stays fast.
     """
+    if not isinstance(spec, str) or not spec.strip():
+        raise errors.UsageError(
+            f"the state location {spec!r} is not a path or s3://BUCKET/KEY",
+            hint=f"give a path or s3://BUCKET/KEY (default {DEFAULT_STATE})",
+        )
     if spec.startswith("s3://"):
         from reconciler.backends import s3
 

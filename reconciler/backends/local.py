@@ -11,6 +11,11 @@ and released with the lock document, waits and heartbeat that every backend shar
 Every compare-and-swap and every change to the lock file happens under flock(2) on the
 sidecar `<path>.flock`, so two writers on one host with the same etag cannot both win, and
 lock takeover cannot race. flock makes this backend POSIX-only.
+
+A run leaves nothing of its own behind: taking the lock removes the temporary files a killed
+predecessor left beside the state (`.<state>.XXXXXXXX.tmp`, files.py names them), and
+releasing it after a run that wrote no state removes the sidecars and the directories the
+run created, so a failed first apply leaves the file system as it found it.
 """
 
 from __future__ import annotations
@@ -41,7 +46,7 @@ from reconciler.backends.locking import (
     wait_for_lock,
 )
 from reconciler.errors import BackendError, ConflictError, LockError, UsageError
-from reconciler.files import NEW_FILE_MODE, atomic_write, create_exclusive
+from reconciler.files import NEW_FILE_MODE, atomic_write, create_exclusive, remove_leftovers
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +74,7 @@ class LocalBackend:
         self.lock_path = self.path.with_name(self.path.name + ".lock")
         self.backup_path = self.path.with_name(self.path.name + ".backup")
         self._guard_path = self.path.with_name(self.path.name + ".flock")
+        self._made_dirs: list[Path] = []  # created by this backend, deepest first
         self.lock_ttl = lock_ttl
         self._mutex = threading.Lock()  # guards the two fields below, not the files
         self._held: LockInfo | None = None
@@ -124,6 +130,14 @@ class LocalBackend:
                     )
                 check_unlock(raw, lock_id, where=str(self.lock_path))
                 self.lock_path.unlink()
+                if not self.path.exists() and not self.backup_path.exists():
+                    # Nothing was ever stored here: leave no trace of this run. Safe while
+                    # we hold the guard, since `_guarded` re-checks the file it locked.
+                    self._guard_path.unlink(missing_ok=True)
+                    for directory in self._made_dirs:
+                        with contextlib.suppress(OSError):  # not empty: someone uses it
+                            directory.rmdir()
+                    self._made_dirs = []
         except OSError as exc:
             raise self._os_error("cannot remove the lock file", self.lock_path, exc) from exc
         with self._mutex:
@@ -143,6 +157,10 @@ class LocalBackend:
                         create_exclusive(self.lock_path, document)
                     else:
                         self._take_over(raw, document)
+                names = (self.path.name, self.backup_path.name, self.lock_path.name)
+                removed = remove_leftovers(self.path.parent, names)
+                if removed:
+                    log.warning("removed %d temporary file(s) a killed run left", removed)
         except OSError as exc:
             raise self._os_error("cannot create the lock file", self.lock_path, exc) from exc
         self._start_holding(info)
@@ -202,13 +220,38 @@ class LocalBackend:
 
     @contextlib.contextmanager
     def _guarded(self) -> Iterator[None]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self._guard_path, os.O_RDWR | os.O_CREAT, NEW_FILE_MODE)
+        fd = self._open_guard()
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
             yield
         finally:
             os.close(fd)  # closing the descriptor releases the flock
+
+    def _open_guard(self) -> int:
+        """The guard file's descriptor, flocked. The guard may be removed by a holder
+        (`unlock`), so a flock counts only on the file still at the guard's path."""
+        while True:
+            self._make_parent()
+            try:
+                fd = os.open(self._guard_path, os.O_RDWR | os.O_CREAT, NEW_FILE_MODE)
+            except FileNotFoundError:
+                continue  # its directory was removed between the two calls
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                current = os.stat(self._guard_path)
+            except FileNotFoundError:
+                current = None
+            if current is not None and current.st_ino == os.fstat(fd).st_ino:
+                return fd
+            os.close(fd)
+
+    def _make_parent(self) -> None:
+        missing = []
+        directory = self.path.parent
+        while not directory.exists() and directory != directory.parent:
+            missing.append(directory)
+            directory = directory.parent
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._made_dirs = [*missing, *(d for d in self._made_dirs if d not in missing)]
 
     @staticmethod
     def _os_error(summary: str, path: Path, exc: OSError) -> BackendError:

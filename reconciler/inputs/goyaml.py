@@ -1,6 +1,6 @@
-"""go-yaml v2 as Helm 3 runs it: the reference decoding of a values document.
+"""go-yaml v2 as Helm 4 runs it: the reference decoding of a values document.
 
-Helm reads values through sigs.k8s.io/yaml: go-yaml v2 decodes the first document into
+Helm reads values through sigs.k8s.io/yaml: go-yaml v2 decodes one document into
 interface{} values, then every map is converted for JSON. Owns those semantics: plain
 scalar resolution with go-yaml v2's YAML 1.1-flavoured rules (`resolve_plain`), explicit
 tags, map keys as sigs.k8s.io/yaml writes them, and `load`, which decodes libyaml's node
@@ -21,9 +21,16 @@ graph (PyYAML's C composer) the way go-yaml would:
   the last one; a duplicate in a values file is always a mistake). `<<` merge keys apply in
   go-yaml's order, and aliases are expanded under go-yaml's guard against alias bombs.
 
-Known gaps with Helm: libyaml 0.2 accepts `{url: http://x}` and an anchor name defined
-twice, which go-yaml v2's older libyaml port refuses; a non-specific tag on a plain scalar
-(`! 12`) resolves as if untagged.
+Where libyaml 0.2 (PyYAML's C parser) reads differently from go-yaml v2's older port of
+libyaml, a document goes through PyYAML's Python pipeline with go-yaml's rules instead
+(`_needs_go_scanner`): `\\'` is a quote and `\\/` an unknown escape in double-quoted
+scalars; in flow collections a ":" ends a plain scalar only before a blank (`[a:]` is
+["a:"]) and "?" always does (`[a?b]` is refused); an anchor defined again re-binds its
+name for later aliases; the non-specific tag `!` makes a string (`! 12` is "12").
+
+Known gap with Helm: documents nested more than a few hundred levels deep are refused
+(Python's recursion limit, libyaml's 1000), where go-yaml reads up to 10000 levels;
+values.py states the limit users meet.
 
 Slow but exact. Does not pick between this and the faster yaml_rs path, word errors for
 users, or write YAML: yamlio.py does, and uses `resolve_plain` to quote what go-yaml would
@@ -36,10 +43,16 @@ import base64
 import math
 import re
 import struct
-from typing import Any
+from typing import Any, ClassVar
 
+from yaml.composer import Composer
 from yaml.cyaml import CParser  # type: ignore[attr-defined]  # the stubs omit the C classes
+from yaml.events import AliasEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.parser import Parser
+from yaml.reader import Reader
+from yaml.scanner import Scanner
+from yaml.tokens import ScalarToken
 
 # --- go-yaml v2 scalar resolution -------------------------------------------------------
 
@@ -211,6 +224,106 @@ class _NodeReader(CParser):
         """Path-based resolvers are not used."""
 
 
+class _GoScanner(Scanner):
+    """PyYAML's scanner with go-yaml v2's rules where libyaml 0.2 differs: the escapes of
+    double-quoted scalars (`\\'` is a quote, `\\/` is refused) and plain scalars in flow
+    collections (a ":" ends one only before a blank, so `[a:]` is ["a:"])."""
+
+    ESCAPE_REPLACEMENTS: ClassVar[dict[str, str]] = {  # type: ignore[misc]
+        **{k: v for k, v in Scanner.ESCAPE_REPLACEMENTS.items() if k != "/"},
+        "'": "'",
+    }
+    _BLANKZ = "\0 \t\r\n\x85\u2028\u2029"
+
+    # PyYAML's pipeline is mixins sharing one object; its stubs type them apart, so the
+    # methods below see `self` as Any.
+    def scan_plain(self: Any) -> ScalarToken:
+        chunks: list[str] = []
+        start_mark = end_mark = self.get_mark()
+        indent = self.indent + 1
+        spaces: list[str] = []
+        while self.peek() != "#":
+            length = 0
+            while True:
+                char = self.peek(length)
+                if (
+                    char in self._BLANKZ
+                    or (char == ":" and self.peek(length + 1) in self._BLANKZ)
+                    or (self.flow_level and char in ",?[]{}")
+                ):
+                    break
+                length += 1
+            if length == 0:
+                break
+            self.allow_simple_key = False
+            chunks.extend(spaces)
+            chunks.append(self.prefix(length))
+            self.forward(length)
+            end_mark = self.get_mark()
+            spaces = self.scan_plain_spaces(indent, start_mark)
+            if not spaces or self.peek() == "#" or (not self.flow_level and self.column < indent):
+                break
+        return ScalarToken("".join(chunks), True, start_mark, end_mark)
+
+
+class _GoComposer(Composer):
+    """An anchor defined again re-binds its name for the aliases after it, and a scalar
+    with the non-specific tag `!` is a string, as in go-yaml."""
+
+    def compose_scalar_node(self: Any, anchor: Any) -> Any:
+        event = self.peek_event()
+        if event.tag == "!":
+            event.tag = STR_TAG
+        return super().compose_scalar_node(anchor)
+
+    def compose_node(self: Any, parent: Any, index: Any) -> Any:
+        if not self.check_event(AliasEvent):
+            self.anchors.pop(self.peek_event().anchor, None)
+        return super().compose_node(parent, index)
+
+
+class _GoNodeReader(Reader, _GoScanner, Parser, _GoComposer):
+    """The pure-Python pipeline with go-yaml's scanner and composer rules, for documents
+    where libyaml would read differently; slower than `_NodeReader`."""
+
+    def __init__(self, text: str) -> None:
+        Reader.__init__(self, text)
+        _GoScanner.__init__(self)
+        Parser.__init__(self)
+        _GoComposer.__init__(self)
+
+    resolve = _NodeReader.resolve
+    descend_resolver = _NodeReader.descend_resolver
+    ascend_resolver = _NodeReader.ascend_resolver
+
+
+# Where libyaml 0.2 and go-yaml v2 read the same text differently: escapes, flow
+# collections with a ":" or "?" inside (or spanning lines), anchors defined twice.
+_GO_ESCAPES = re.compile(r"\\['/]")
+_FLOW_LINE = re.compile(r"[\[{][^\n]*")
+_FLOW_DIFFERENCE = re.compile(r":(?![ \t\r\n])|\?")
+_ANCHOR = re.compile(r"&([^\s,\[\]{}]+)")
+_NON_SPECIFIC_TAG = re.compile(r"(?:^|[\s\[{,])!(?=[\s\]},]|$)", re.MULTILINE)
+
+
+def _needs_go_scanner(text: str) -> bool:
+    if "\\" in text and _GO_ESCAPES.search(text):
+        return True
+    if "!" in text and _NON_SPECIFIC_TAG.search(text):
+        return True
+    if "[" in text or "{" in text:
+        for match in _FLOW_LINE.finditer(text):
+            line = match.group()
+            if _FLOW_DIFFERENCE.search(line):
+                return True
+            if line.count("[") + line.count("{") != line.count("]") + line.count("}"):
+                return True
+    if "&" in text:
+        names = _ANCHOR.findall(text)
+        return len(names) != len(set(names))
+    return False
+
+
 def _allowed_alias_ratio(decodes: int) -> float:
     """go-yaml's guard against alias bombs: 99% aliases below 400k decodes, 10% above 4M."""
     low, high = 400_000, 4_000_000
@@ -232,8 +345,10 @@ class DecodeError(Exception):
 class _Decoder:
     """Turns a composed node graph into JSON-like values; aliases are expanded into copies."""
 
-    def __init__(self, *, track_aliases: bool) -> None:
+    def __init__(self, *, track_aliases: bool, json_numbers: bool, check_escapes: bool) -> None:
         self._track = track_aliases
+        self._json_numbers = json_numbers
+        self._check_escapes = check_escapes
         self._seen: set[Node] = set()
         self._active: set[Node] = set()
         self._decodes = self._alias_decodes = self._alias_depth = 0
@@ -273,12 +388,17 @@ class _Decoder:
             if isinstance(value, float) and not math.isfinite(value):
                 # Helm's JSON step fails on these ("json: unsupported value").
                 raise DecodeError(f"{node.value} is not a JSON number; quote it", node)
+            if self._json_numbers and type(value) is int and not -_EXACT <= value <= _EXACT:
+                return float64_number(value)
             return value
         if isinstance(node, MappingNode):
             return self._fill_mapping(node, {})
         return [self.value(child) for child in node.value]
 
     def _scalar(self, node: ScalarNode) -> Any:
+        if self._check_escapes and _SURROGATE.search(node.value):
+            # Python's scanner decodes `\\ud800`; go-yaml and libyaml refuse it.
+            raise DecodeError("found invalid Unicode character escape code", node)
         if node.tag == _PLAIN_TAG:
             return resolve_plain(node.value)
         if node.tag == STR_TAG:
@@ -289,6 +409,9 @@ class _Decoder:
             raise DecodeError(str(exc), node) from None
 
     def _fill_mapping(self, node: MappingNode, out: dict[str, Any]) -> dict[str, Any]:
+        # Keys first: a duplicate is reported as such even when the value go-yaml would
+        # have dropped (the first one) has no JSON form.
+        entries: list[tuple[str | None, Node]] = []
         explicit: dict[str, Node] = {}
         for key_node, value_node in node.value:
             if (
@@ -296,7 +419,7 @@ class _Decoder:
                 and key_node.value == "<<"
                 and key_node.tag in (_PLAIN_TAG, _MERGE_TAG)
             ):
-                self._merge(value_node, out)
+                entries.append((None, value_node))
                 continue
             key = self._key(key_node)
             if key in explicit:
@@ -305,7 +428,12 @@ class _Decoder:
                     f"duplicate key {key!r} (first defined at line {first})", key_node
                 )
             explicit[key] = key_node
-            out[key] = self.value(value_node)
+            entries.append((key, value_node))
+        for entry, value_node in entries:
+            if entry is None:
+                self._merge(value_node, out)
+            else:
+                out[entry] = self.value(value_node)
         return out
 
     def _merge(self, node: Node, out: dict[str, Any]) -> None:
@@ -313,7 +441,7 @@ class _Decoder:
         if node.__class__ is SequenceNode:
             # Earlier maps take precedence, so go-yaml applies them last.
             sources = list(reversed(node.value))
-        if not sources or any(source.__class__ is not MappingNode for source in sources):
+        if sources is None or any(source.__class__ is not MappingNode for source in sources):
             raise DecodeError("a << merge needs a mapping or a list of mappings", node)
         for source in sources:
             if not self._track:
@@ -345,17 +473,33 @@ class _Decoder:
         raise DecodeError(f"unsupported map key {node.value!r}", node)
 
 
-def load(text: str) -> Any:
+_EXACT = 2**53  # float64 holds every integer up to here exactly
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def float64_number(integer: int) -> int | float:
+    """`integer` as float64 holds it, as an int while it is one JSON writes in full."""
+    number = float(integer)
+    return int(number) if abs(number) < 2**63 else number
+
+
+def load(text: str, *, json_numbers: bool = False) -> Any:
     """The first document of `text` as go-yaml v2 decodes it (None: there is none).
 
-    Raises yaml.YAMLError for text libyaml cannot parse, DecodeError for what go-yaml
-    refuses, and RecursionError for documents nested too deeply.
+    With `json_numbers`, integers come back as the float64 values sigs.k8s.io/yaml's JSON
+    step makes of them (see `float64_number`). Raises yaml.YAMLError for text go-yaml
+    cannot parse, DecodeError for what go-yaml refuses, and RecursionError for documents
+    nested too deeply.
     """
-    reader = _NodeReader(text)
+    go_scanner = _needs_go_scanner(text)
+    reader: Any = _GoNodeReader(text) if go_scanner else _NodeReader(text)
     try:
         node = reader.get_node() if reader.check_node() else None
     finally:
         reader.dispose()
     if node is None:
         return None
-    return _Decoder(track_aliases="&" in text).value(node)
+    decoder = _Decoder(
+        track_aliases="&" in text, json_numbers=json_numbers, check_escapes=go_scanner
+    )
+    return decoder.value(node)

@@ -14,11 +14,8 @@ deployments, planning/deployments.py's.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from typing import Any
-
-import orjson
 
 from reconciler import errors
 from reconciler.addresses import (
@@ -73,7 +70,6 @@ def parse_overrides(data: Any, *, source: str) -> Overrides:
     if data is None:
         data = {}
     schema.validate(data, "overrides.schema.json", source=source, error=errors.OverridesError)
-    digest = hashlib.sha256(orjson.dumps(data, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
     def fail(summary: str, path: tuple[str | int, ...], hint: str = "") -> errors.OverridesError:
         return errors.OverridesError(summary, source=source, path=dotted(path), hint=hint)
@@ -145,7 +141,6 @@ def parse_overrides(data: Any, *, source: str) -> Overrides:
         state_requests=tuple(requests),
         resources=tuple(resources),
         deletes=deletes,
-        digest=digest,
         deployments=tuple(deployments),
         upgrades=upgrades,
     )

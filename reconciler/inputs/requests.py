@@ -12,7 +12,6 @@ Values only: no parsing, no rules.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,13 +101,12 @@ class UpgradeRequest:
 
 @dataclass(frozen=True, slots=True)
 class Overrides:
-    """A parsed overrides file. `digest` identifies its content for plan staleness checks."""
+    """A parsed overrides file, or the same requests made in code (`of`)."""
 
     source: str
     state_requests: tuple[StateRequest, ...]
     resources: tuple[ApiResource, ...]
     deletes: tuple[Delete, ...]
-    digest: str
     deployments: tuple[NewDeployment, ...] = ()
     upgrades: tuple[UpgradeRequest, ...] = ()
 
@@ -123,14 +121,12 @@ class Overrides:
         deployments: tuple[NewDeployment, ...] = (),
         upgrades: tuple[UpgradeRequest, ...] = (),
     ) -> Overrides:
-        """Requests made in code (the SDK's calls), with a digest of their content."""
-        content = repr((state_requests, resources, deletes, deployments, upgrades)).encode()
+        """Requests made in code (the SDK's calls)."""
         return cls(
             source=source,
             state_requests=state_requests,
             resources=resources,
             deletes=deletes,
-            digest=hashlib.sha256(content).hexdigest(),
             deployments=deployments,
             upgrades=upgrades,
         )

@@ -68,6 +68,24 @@ def _validator(schema_name: str) -> jsonschema_rs.Draft7Validator:
     return jsonschema_rs.Draft7Validator(load_schema(schema_name), retriever=_retrieve)
 
 
+def validate_against(
+    instance: Any,
+    document: Mapping[str, Any],
+    *,
+    source: str,
+    error: type[ReconcilerError],
+    origin: Callable[[JsonPath], str] | None = None,
+) -> None:
+    """`validate` with a schema given as a document (a chart's values.schema.json), in
+    the draft its `$schema` names (draft-07 without one). Raises `error` as `validate`
+    does, and also when `document` is not a valid schema."""
+    try:
+        validator = jsonschema_rs.validator_for(dict(document), retriever=_retrieve)
+    except (ValueError, jsonschema_rs.ValidationError) as exc:
+        raise error(f"the chart's values.schema.json is not a valid schema: {exc}") from None
+    _check(validator, instance, "", source=source, error=error, origin=origin)
+
+
 def validate(
     instance: Any,
     schema_name: str,
@@ -83,6 +101,18 @@ def validate(
     and the dotted path; any other ReconcilerError gets them in its summary and detail.
     """
     validator = _validator(schema_name)
+    _check(validator, instance, schema_name, source=source, error=error, origin=origin)
+
+
+def _check(
+    validator: Any,
+    instance: Any,
+    schema_name: str,
+    *,
+    source: str,
+    error: type[ReconcilerError],
+    origin: Callable[[JsonPath], str] | None,
+) -> None:
     if validator.is_valid(instance):
         return
     violations = list(islice(validator.iter_errors(instance), MAX_ERRORS_CONSIDERED))

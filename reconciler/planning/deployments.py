@@ -64,6 +64,7 @@ def build_deployments(
             where = overrides.where(item.path) if overrides else ""
             existing = desired.get(item.address)
             if existing is None:
+                references.check_creatable_in(workspace_of(item.address), where=where)
                 desired[item.address] = selector.create(item, where=where, warnings=warnings)
             else:
                 selector.check_declared(existing, item, where=where)

@@ -82,6 +82,10 @@ def _apply_overrides(desired: dict[str, Resource], overrides: Overrides) -> None
                 "values can update it",
                 detail="through the SDK or an overrides file, only its state can change",
             )
+        if old is None:
+            references.check_creatable_in(
+                workspace_of(item.address), where=overrides.where(item.path)
+            )
         spec = item.spec
         if item.kind is Kind.RUNTIME:
             try:
@@ -89,8 +93,9 @@ def _apply_overrides(desired: dict[str, Resource], overrides: Overrides) -> None
                     spec["runtime_image"], workspace=workspace_of(item.address), resources=desired
                 )
             except (errors.InputError, errors.NotFoundError) as exc:
+                field = f"{item.path}.runtimeImage" if item.path else ""
                 raise type(exc)(
-                    f"{overrides.where(item.path)}{exc.summary}", detail=exc.detail, hint=exc.hint
+                    f"{overrides.where(field)}{exc.summary}", detail=exc.detail, hint=exc.hint
                 ) from None
             spec = {**spec, "runtime_image": target}
         user = item.user if item.user is not None else (old.user if old else None)

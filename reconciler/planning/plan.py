@@ -129,7 +129,9 @@ class AvailableUpgrade:
     reason: str = ""
 
 
-FORMAT_VERSION = 1  # of the plan's JSON form: planfile.py refuses plans newer than this
+# Of the plan's JSON form. 2: the unused input digest gave way to the plan file's integrity
+# digest (planfile.py). A plan file of another format is refused: plan again.
+FORMAT_VERSION = 2
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -169,8 +171,9 @@ class Summary:
 class Plan:
     """Changes from the prior state (`prior_lineage`, `prior_serial`) to the desired catalog.
 
-    `prior_lineage` is None when no state existed. `input_digest` identifies every input
-    the plan was computed from (merged values, overrides, requested upgrades).
+    `prior_lineage` is None when no state existed. The inputs it was computed from are not
+    recorded: a saved plan carries its changes whole, and apply checks them against the
+    state itself (engine.check_fresh).
     `changes` are the catalog's, `deployments` the deployments'. `available` and `notes`
     are information for reviewers (upgrades a catalog change makes available, compositions
     an upgrade request skipped); they change nothing. `drift` lists objects changed
@@ -180,7 +183,6 @@ class Plan:
     tool_version: str
     prior_lineage: str | None
     prior_serial: int
-    input_digest: str
     changes: tuple[Change, ...]
     warnings: tuple[str, ...] = ()
     deployments: tuple[DeploymentChange, ...] = ()

@@ -2,7 +2,7 @@
 
 `reconciler plan --json` prints this form and a saved plan file holds it, so it is the
 plan's contract with reviewers and with later applies: it carries every change whole,
-and the prior state's lineage, serial and input digest by which apply refuses a stale plan.
+and the prior state's lineage and serial by which apply refuses a stale plan.
 
 Pure: dicts in, dicts out. Reading and writing files, the format-version check and schema
 validation are reconciler/planfile.py's; what a plan says is plan.py's.
@@ -36,7 +36,6 @@ def to_dict(plan: Plan) -> dict[str, Any]:
         "format_version": plan.format_version,
         "tool_version": plan.tool_version,
         "prior": {"lineage": plan.prior_lineage, "serial": plan.prior_serial},
-        "input_digest": plan.input_digest,
         "summary": {
             "add": summary.add,
             "change": summary.change,
@@ -79,7 +78,6 @@ def from_dict(data: Mapping[str, Any]) -> Plan:
         tool_version=data["tool_version"],
         prior_lineage=data["prior"]["lineage"],
         prior_serial=data["prior"]["serial"],
-        input_digest=data["input_digest"],
         changes=tuple(_change_from_dict(c) for c in data["changes"]),
         warnings=tuple(data.get("warnings", ())),
         deployments=tuple(_deployment_change_from_dict(c) for c in data.get("deployments", ())),

@@ -5,7 +5,9 @@ Users name catalog resources the short way, relative to a workspace: `custom-sco
 every caller (a runtime's `runtime_image` in the SDK or an overrides file, an upgrade
 target, a composition's runtime): an id names the workspace's own resource if it has one,
 else the bootstrap-managed one of `global`, which every workspace sees. An address must
-name a resource of the workspace or of `global`. Whatever is named must exist.
+name a resource of the workspace or of `global`. Whatever is named must exist. And the
+converse rule, for every way of creating something (SDK call or overrides file): nothing
+API-managed is created in `global`, which holds the bootstrap-managed catalog only.
 
 Pure: reads a mapping of resources. What a missing or unusable target means for a plan
 (DISABLED, no available version) is the caller's to say.
@@ -31,6 +33,18 @@ IMAGE_HINT = (
     "versions that exist"
 )
 RUNTIME_HINT = "workspace.runtimes.list() (or `reconciler state list`) shows the runtimes"
+
+
+def check_creatable_in(workspace: str, *, where: str = "") -> None:
+    """Refuse to create an API-managed resource or a deployment in `global`; `where`
+    (`file:path: `) prefixes the error when the request came from a file."""
+    if workspace == GLOBAL_WORKSPACE:
+        raise errors.ManagedByBootstrapError(
+            f"{where}workspace global holds the bootstrap-managed catalog: nothing is created "
+            "in it through the SDK or an overrides file",
+            hint="create it in a workspace of your own, or declare it in the Helm values.yaml "
+            "and redeploy",
+        )
 
 
 def image(reference: str, *, workspace: str, resources: Mapping[str, Resource]) -> str:

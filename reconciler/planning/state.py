@@ -8,13 +8,19 @@ document (`schemas/state.schema.json` is generated from `StateDocument`), upgrad
 older formats on read, refuses newer ones, and checks that a new state may succeed an
 old one.
 
+A document is checked whole on read, beyond its schema: addresses valid and unique, each
+kind matching its address, specs complete, every reference resolving (a version to its
+image, a runtime to its image or version, a composition to its runtime and version), the
+serial within range. A state that breaks any of them is refused, never planned from and so
+never overwritten: the planner would otherwise build on it and apply would write it back.
+
 Pure: bytes in, bytes out. Where the bytes live is a backend's business (backends/).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import cached_property
 from typing import Any
 
@@ -23,9 +29,12 @@ import pydantic
 from pydantic import BaseModel, ConfigDict
 
 from reconciler import errors
-from reconciler.model import Deployment, Resource
+from reconciler.addresses import image_of, is_deployment_address, kind_of
+from reconciler.model import SPEC_TYPES, Deployment, Kind, Resource
 
 FORMAT_VERSION = 2
+MAX_SERIAL = 2**63 - 1  # what every JSON reader (and a signed 64-bit integer) holds exactly
+RESTORE_HINT = "restore it from its .backup or from bucket versioning"
 
 
 def _add_deployments(raw: dict[str, Any]) -> dict[str, Any]:
@@ -44,7 +53,7 @@ class StateDocument(BaseModel):
 
     version: int = FORMAT_VERSION
     tool_version: str
-    serial: int = pydantic.Field(ge=0)
+    serial: int = pydantic.Field(ge=0, le=MAX_SERIAL)
     lineage: str
     workspaces: tuple[str, ...] = ()
     resources: tuple[Resource, ...] = ()
@@ -78,6 +87,11 @@ def successor(
     `deployments` likewise: None keeps the prior's.
     """
     kept = prior.deployments_by_address if deployments is None else deployments
+    if prior.serial >= MAX_SERIAL:
+        raise errors.StateError(
+            f"the state's serial {prior.serial} cannot grow any further",
+            hint="start a new state (a new lineage) from this one's resources",
+        )
     return StateDocument(
         tool_version=tool_version,
         serial=prior.serial + 1,
@@ -117,10 +131,13 @@ def decode(data: bytes, *, source: str) -> StateDocument:
         raw = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         raise errors.StateError(
-            f"{source}: the state is not valid JSON ({exc})",
-            hint="restore it from its .backup or from bucket versioning",
+            f"{source}: the state is not valid JSON ({exc})", hint=RESTORE_HINT
         ) from exc
-    if not isinstance(raw, dict) or not isinstance(raw.get("version"), int):
+    if (
+        not isinstance(raw, dict)
+        or not isinstance(raw.get("version"), int)
+        or isinstance(raw["version"], bool)
+    ):
         raise errors.StateError(
             f"{source}: not a state document (no format version)",
             hint="check that --state points at a runtime-reconciler state file",
@@ -133,19 +150,118 @@ def decode(data: bytes, *, source: str) -> StateDocument:
             detail=f"written by runtime-reconciler {raw.get('tool_version', '?')}",
             hint="upgrade runtime-reconciler to read this state",
         )
+    if version < min(UPGRADES, default=FORMAT_VERSION):
+        raise errors.StateError(
+            f"{source}: state format {version} is not one this tool ever wrote",
+            detail=f"formats are numbered from 1; this tool writes {FORMAT_VERSION}",
+            hint=RESTORE_HINT,
+        )
     while version < FORMAT_VERSION:
         raw = UPGRADES[version](raw)
         version = raw["version"]
     try:
-        return StateDocument.model_validate(raw)
+        document = StateDocument.model_validate(raw)
     except pydantic.ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise errors.StateError(
-            f"{source}: the state is corrupted at {where}: {first['msg']}",
+            f"{source}: the state is corrupted at {where}{_naming(raw, first['loc'])}: "
+            f"{first['msg']}",
             detail=f"{exc.error_count()} problem(s) in the state document",
-            hint="restore it from its .backup or from bucket versioning",
+            hint=RESTORE_HINT,
         ) from exc
+    problem = check(document)
+    if problem:
+        raise errors.StateError(
+            f"{source}: the state is corrupted: {problem}",
+            detail="the state breaks a rule every state this tool writes keeps; "
+            "nothing was planned or written",
+            hint=RESTORE_HINT,
+        )
+    return document
+
+
+def _naming(raw: dict[str, Any], loc: tuple[int | str, ...]) -> str:
+    """` (address)` of the resource or deployment at `loc`, when it has a readable one."""
+    if len(loc) >= 2 and loc[0] in ("resources", "deployments") and isinstance(loc[1], int):
+        entries = raw.get(str(loc[0]))
+        entry = entries[loc[1]] if isinstance(entries, list) and loc[1] < len(entries) else None
+        address = entry.get("address") if isinstance(entry, dict) else None
+        if isinstance(address, str):
+            return f" ({address})"
+    return ""
+
+
+# Each kind's spec keys: those without a default must be there, no others may be.
+_SPEC_KEYS = {
+    kind: (
+        frozenset(name for name, f in model.model_fields.items() if f.is_required()),
+        frozenset(model.model_fields),
+    )
+    for kind, model in SPEC_TYPES.items()
+}
+
+
+def check(document: StateDocument) -> str:
+    """The first rule `document` breaks, naming the resource, or "" when it keeps them all.
+
+    One pass of dict lookups and one regex per resource: a large state is decoded on every
+    plan, so this stays a small part of decoding it.
+    """
+    by_address = document.by_address
+    if len(by_address) != len(document.resources):
+        return f"{_first_duplicate(r.address for r in document.resources)}: listed twice"
+    for resource in document.resources:
+        address, kind, spec = resource.address, resource.kind, resource.spec
+        named = kind_of(address)
+        if named is None:
+            return f"{address!r} is not a resource address"
+        if named is not kind:
+            return f"{address}: a {named.value} recorded as a {kind.value}"
+        required, known = _SPEC_KEYS[kind]
+        keys = spec.keys()
+        if not required <= keys:
+            return f"{address}: spec lacks {', '.join(sorted(required - keys))}"
+        if not keys <= known:
+            return f"{address}: spec has unknown {', '.join(sorted(keys - known))}"
+        if kind is Kind.VERSION:
+            image = by_address.get(image_of(address))
+            if image is None or image.kind is not Kind.IMAGE:
+                return f"{address}: its runtime image {image_of(address)} is not in the state"
+        elif kind is Kind.RUNTIME:
+            uses = spec["runtime_image"]
+            used = by_address.get(uses) if isinstance(uses, str) else None
+            if used is None or used.kind is Kind.RUNTIME:
+                return f"{address}: its runtime image {uses!r} is not in the state"
+    deployments = document.deployments_by_address
+    if len(deployments) != len(document.deployments):
+        return f"{_first_duplicate(d.address for d in document.deployments)}: listed twice"
+    for deployment in document.deployments:
+        if not is_deployment_address(deployment.address):
+            return f"{deployment.address!r} is not a deployment address"
+        if len(set(deployment.experiments)) != len(deployment.compositions):
+            return f"{deployment.address}: an experiment is listed twice"
+        for composition in deployment.compositions:
+            for uses, wanted in (
+                (composition.runtime, Kind.RUNTIME),
+                (composition.image_version, Kind.VERSION),
+            ):
+                used = by_address.get(uses)
+                if used is None or used.kind is not wanted:
+                    return (
+                        f"{deployment.address} ({composition.experiment_id}): its "
+                        f"{wanted.value} {uses} is not in the state"
+                    )
+    return ""
+
+
+def _first_duplicate(addresses: Iterable[str]) -> str:
+    seen: set[str] = set()
+    for address in addresses:
+        if address in seen:
+            return address
+        seen.add(address)
+    return "?"
 
 
 def json_schema() -> dict[str, Any]:

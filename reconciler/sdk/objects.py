@@ -22,7 +22,7 @@ from reconciler import errors
 from reconciler.addresses import ID_PATTERN, Address, name_of
 from reconciler.inputs.requests import ApiResource, Delete, Overrides, StateRequest
 from reconciler.model import GLOBAL_WORKSPACE, Kind, Resource, State
-from reconciler.planning import ceiling
+from reconciler.planning import ceiling, references
 from reconciler.sdk.handles import Collection, Handle, timestamp
 from reconciler.sdk.session import SOURCE, Snapshot
 
@@ -67,13 +67,9 @@ def check_uid(uid: str | None, snapshot: Snapshot) -> None:
 
 
 def check_workspace_writable(workspace: str) -> None:
-    if workspace == GLOBAL_WORKSPACE:
-        raise errors.ManagedByBootstrapError(
-            "workspace global holds the bootstrap-managed catalog: nothing is created in it "
-            "through the SDK",
-            hint="create it in a workspace of your own, or declare it in the Helm values.yaml "
-            "and redeploy",
-        )
+    """Checked before a call builds its request, so the error comes first; the same rule
+    the planner enforces for overrides files."""
+    references.check_creatable_in(workspace)
 
 
 def existing(snapshot: Snapshot, address: str, *, kind: Kind) -> Resource:

@@ -28,12 +28,12 @@ from functools import cached_property
 from reconciler import errors
 from reconciler.addresses import workspace_of
 from reconciler.apply import engine
-from reconciler.backends import DEFAULT_STATE, Backend, open_backend
+from reconciler.backends import Backend, open_backend, state_from_environment
 from reconciler.inputs.requests import Overrides
 from reconciler.model import GLOBAL_WORKSPACE, Deployment, Kind, Resource
 from reconciler.planning import availability, state, upgrades
 from reconciler.planning.plan import Plan
-from reconciler.targets import DEFAULT_TARGET, Target, open_target
+from reconciler.targets import Target, open_target, target_from_environment
 
 SOURCE = "sdk"  # how plans and errors name requests made through the SDK
 # Each retry follows another writer's successful commit, so this bounds a livelock under
@@ -123,15 +123,23 @@ class Session:
                 hint="pass lock_timeout=30 to wait up to 30 s for the state lock",
             )
         if state is None:
-            state = os.environ.get("RECONCILER_STATE", DEFAULT_STATE)
+            state = state_from_environment()
         if target is None:
-            target = os.environ.get("RECONCILER_TARGET", DEFAULT_TARGET)
-        backend = open_backend(os.fspath(state)) if isinstance(state, str | os.PathLike) else state
+            target = target_from_environment()
+        if isinstance(state, str | os.PathLike):
+            backend = open_backend(os.fspath(state))
+        elif all(hasattr(state, m) for m in ("read", "write", "lock", "unlock")):
+            backend = state
+        else:
+            raise errors.UsageError(
+                f"state={state!r} is not a state location",
+                hint="pass a path, 's3://BUCKET/KEY' or a Backend (e.g. MemoryBackend())",
+            )
         if isinstance(target, os.PathLike):
             target = f"dir:{os.fspath(target)}"  # a bare path is a directory of manifests
         return cls(
             backend=backend,
-            target=open_target(target) if isinstance(target, str) else target,
+            target=target if hasattr(target, "put") else open_target(target),  # type: ignore[arg-type]
             lock_timeout=lock_timeout,
         )
 

@@ -8,9 +8,36 @@ target holds look like.
 
 from __future__ import annotations
 
+import os
+
 from reconciler.targets.base import DEFAULT_DIR, DEFAULT_TARGET, Observable, Target
 
-__all__ = ["DEFAULT_DIR", "DEFAULT_TARGET", "Observable", "Target", "open_target"]
+__all__ = [
+    "DEFAULT_DIR",
+    "DEFAULT_TARGET",
+    "TARGET_VARIABLE",
+    "Observable",
+    "Target",
+    "open_target",
+    "target_from_environment",
+]
+
+TARGET_VARIABLE = "RECONCILER_TARGET"
+
+
+def target_from_environment() -> str:
+    """`RECONCILER_TARGET`, or the default when it is unset; set but empty is an error."""
+    from reconciler import errors
+
+    value = os.environ.get(TARGET_VARIABLE)
+    if value is None:
+        return DEFAULT_TARGET
+    if not value.strip():
+        raise errors.UsageError(
+            f"{TARGET_VARIABLE} is set but empty",
+            hint=f"set it to dir:PATH or kubernetes[:CONTEXT], or unset it to use {DEFAULT_TARGET}",
+        )
+    return value
 
 
 def open_target(spec: str, *, force_conflicts: bool = False) -> Target:
@@ -22,6 +49,11 @@ def open_target(spec: str, *, force_conflicts: bool = False) -> Target:
     """
     from reconciler import errors
 
+    if not isinstance(spec, str):
+        raise errors.UsageError(
+            f"the target {spec!r} is not dir:PATH, memory:// or kubernetes[:CONTEXT]",
+            hint=f"give dir:PATH (default {DEFAULT_TARGET}), kubernetes[:CONTEXT] or a Target",
+        )
     if spec.startswith("memory://"):
         from reconciler.targets import memory
 

@@ -53,6 +53,11 @@ class Target(Protocol):
         """
         ...
 
+    def remove_leftovers(self) -> int:
+        """Remove what a killed writer of this target left half-done (temporary files),
+        and nothing else; how many were removed. Called under the state lock, when no
+        other writer of the target runs."""
+
 
 @runtime_checkable
 class Observable(Protocol):

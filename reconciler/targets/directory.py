@@ -3,11 +3,13 @@
 The layout mirrors addresses (`<root>/workspaces/global/runtimes/h2o3-mojo.yaml`), so the
 tree is easy to review and works as a GitOps render target for Argo CD or Flux. Each
 file is written to a temporary name and renamed into place: a reader never sees half a
-manifest, and a crash leaves either the old or the new file (files.py).
+manifest, and a crash leaves either the old or the new file (files.py). A kill between
+the two leaves a temporary `.<name>.yaml.XXXXXXXX.tmp`, which the next run removes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -16,6 +18,8 @@ from typing import Any
 from reconciler import errors, files
 from reconciler.inputs import yamlio
 
+MANIFEST_SUFFIX = ".yaml"
+
 
 class DirTarget:
     def __init__(self, root: str | os.PathLike[str]) -> None:
@@ -23,7 +27,7 @@ class DirTarget:
         self.name = f"dir:{self.root}"
 
     def path_of(self, address: str) -> Path:
-        return self.root / f"{address}.yaml"
+        return self.root / f"{address}{MANIFEST_SUFFIX}"
 
     def put(self, address: str, manifest: Mapping[str, Any]) -> None:
         path = self.path_of(address)
@@ -54,6 +58,17 @@ class DirTarget:
         if not isinstance(found, dict):
             raise errors.TargetError(f"{path} is not a manifest: not a mapping")
         return found
+
+    def remove_leftovers(self) -> int:
+        removed = 0
+        for directory, _subdirs, names in os.walk(self.root):
+            for name in names:
+                original = files.leftover_of(name)
+                if original is not None and original.endswith(MANIFEST_SUFFIX):
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(os.path.join(directory, name))
+                        removed += 1
+        return removed
 
     def delete(self, address: str) -> None:
         path = self.path_of(address)

@@ -7,7 +7,7 @@ its log (served at `/api/v1/namespaces/NS/pods/NAME/log`), retries up to `backof
 failed, with SuccessCriteriaMet + Complete, or FailureTarget + Failed. Without a runner a
 Job stays active, as on a cluster with no nodes.
 
-A runner is `callable(job) -> (exit_code, log_text)`; `SubprocessRunner` (runner.py) runs
+A runner is `callable(job) -> (exit_code, log_text)`; `SubprocessRunner` (podrunner.py) runs
 the first container's command as a local process.
 """
 

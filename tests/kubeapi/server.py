@@ -9,7 +9,6 @@ watch streams. What a write means for the stored object is decided in writes.py 
 from __future__ import annotations
 
 import http.server
-import json
 import ssl
 import threading
 import time
@@ -508,7 +507,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.close_connection = True
 
+        as_table = self._wants_table()
+        include = _first(query, "includeObject", "Metadata") or "Metadata"
+
         def send(event_type: str, obj: dict[str, Any]) -> None:
+            if as_table and event_type in ("ADDED", "MODIFIED", "DELETED"):
+                # `kubectl get -w` watches rows: each event carries a one-row Table.
+                obj = tables.table(
+                    rtype,
+                    [obj],
+                    now=emulator.clock.datetime(),
+                    include=include,
+                    list_meta={"resourceVersion": obj["metadata"].get("resourceVersion", "")},
+                )
             line = orjson.dumps({"type": event_type, "object": obj}) + b"\n"
             self.wfile.write(f"{len(line):x}\r\n".encode() + line + b"\r\n")
             self.wfile.flush()
@@ -609,7 +620,3 @@ def serve(
     )
     thread.start()
     return server, thread
-
-
-def dumps(obj: Any) -> str:
-    return json.dumps(obj, indent=2)
