@@ -48,6 +48,17 @@ def duration(text: str) -> float:
     return float(match[1]) * _UNIT_SECONDS[match[2]]
 
 
+def _count(text: str) -> int:
+    """A count of zero or more (`--canary`, `--max-failures`)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is not zero or more")
+    return value
+
+
 def _boolean(text: str) -> bool:
     if text.lower() in ("true", "1", "yes"):
         return True
@@ -189,14 +200,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     applying.add_argument(
         "--canary",
-        type=int,
+        type=_count,
         default=0,
         metavar="N",
         help="roll N deployments first; start the rest only when those are healthy",
     )
     applying.add_argument(
         "--max-failures",
-        type=int,
+        type=_count,
         default=1,
         metavar="N",
         help="stop starting new upgrade rollouts after N failed (default 1; 0: no limit)",

@@ -358,6 +358,11 @@ def apply(
     """
     if (saved is None) == (inputs is None):
         raise errors.UsageError("apply needs either inputs or a saved plan, not both")
+    if canary < 0 or (max_failures is not None and max_failures < 1):
+        raise errors.UsageError(
+            f"canary {canary} and max_failures {max_failures} are out of range",
+            hint="canary is zero or more deployments; max_failures is 1 or more, or None",
+        )
     lock = backend.lock(operation="apply", timeout=lock_timeout)
     try:
         result = _apply_locked(
