@@ -4,21 +4,21 @@ Human output reads like Terraform's: one line per change led by its symbol, fiel
 diffs beneath, state moves naming the deciding source (and both intents when the
 ceiling holds one), one `⇡` line per composition that rolls, then what reviewers should
 know (warnings, upgrades the plan makes available, skipped compositions) and a
-`Plan: …` summary line. Colour only when asked (the CLI asks on a terminal). Values
-of environment variables whose names look secret are redacted in every format.
+`Plan: …` summary line. Colour only when asked (the CLI asks on a terminal). Nothing here
+prints secrets: environment values and errors go through sensitive.py's rule, with the
+names the caller's `Sensitivity` adds.
 
 Views only: no decisions. What changes is planning/diff.py's; what is printed where is cli.py's.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import orjson
 
-from reconciler import errors
+from reconciler import errors, sensitive
 from reconciler.addresses import image_of, name_of
 from reconciler.model import Deployment, Kind, Resource
 from reconciler.planning import ceiling, plan_codec
@@ -59,37 +59,32 @@ class Style:
         return self.paint(text, "1")
 
 
-# Environment variables are where secrets end up in practice (a scorer's API token, a
-# database password): values under names like these are never printed, in any format.
-SENSITIVE_NAME = re.compile(
-    r"(?i)(secret|token|passw(or)?d|credential|private|api[_-]?key|access[_-]?key|auth)"
-)
-REDACTED = "(sensitive value)"
-
-
-def _sensitive(path: str) -> bool:
-    return bool(SENSITIVE_NAME.search(path.rsplit(".", 1)[-1]))
+REDACTED = sensitive.REDACTED
+Sensitivity = sensitive.Sensitivity
 
 
 def _value(value: Any) -> str:
     return orjson.dumps(value).decode() if not isinstance(value, int | float) else str(value)
 
 
-def _redact_resource(record: dict[str, Any] | None) -> None:
-    env = (record or {}).get("spec", {}).get("environment_variables")
-    for name in env or ():
-        if _sensitive(name):
-            env[name] = REDACTED
+def _redact_resource(record: dict[str, Any] | None, sensitivity: Sensitivity) -> None:
+    spec = (record or {}).get("spec", {})
+    if spec.get("environment_variables"):
+        spec["environment_variables"] = sensitivity.redact_env(spec["environment_variables"])
 
 
-def _redact_changes(changes: list[dict[str, Any]]) -> None:
+def _redact_changes(changes: list[dict[str, Any]], sensitivity: Sensitivity) -> None:
     """Redact the sensitive values of changes in their JSON form, in place."""
     for change in changes:
-        _redact_resource(change["before"])
-        _redact_resource(change["after"])
+        _redact_resource(change["before"], sensitivity)
+        _redact_resource(change["after"], sensitivity)
         for item in change["fields"]:
-            if _sensitive(item["path"]):
+            path = item["path"]
+            if sensitivity.hides(path, item["before"]) or sensitivity.hides(path, item["after"]):
                 item["before"] = item["after"] = REDACTED
+            else:
+                item["before"] = sensitivity.redact_data(item["before"])
+                item["after"] = sensitivity.redact_data(item["after"])
 
 
 def summary_line(summary: Summary) -> str:
@@ -128,9 +123,9 @@ def _describe(resource: Resource) -> str:
     return f"({', '.join(parts)})" if parts else ""
 
 
-def _details(change: Change) -> Iterable[str]:
+def _details(change: Change, sensitivity: Sensitivity) -> Iterable[str]:
     for item in change.fields:
-        if _sensitive(item.path):
+        if sensitivity.hides(item.path, item.before) or sensitivity.hides(item.path, item.after):
             yield f"{item.path}: {REDACTED} changed"
         elif item.before is None:
             yield f"{item.path}: + {_value(item.after)}"
@@ -212,7 +207,9 @@ def _information(plan: Plan, style: Style) -> list[str]:
     return lines
 
 
-def plan_text(plan: Plan, *, colour: bool = False) -> str:
+def plan_text(
+    plan: Plan, *, colour: bool = False, sensitivity: Sensitivity = sensitive.DEFAULT
+) -> str:
     style = Style(colour)
     if not plan.has_changes:
         lines = ["No changes. The catalog matches the configuration.", *_information(plan, style)]
@@ -222,7 +219,7 @@ def plan_text(plan: Plan, *, colour: bool = False) -> str:
         symbol = style.paint(f"{change.action.value:>3}", _COLOURS[change.action])
         head = _headline(change)
         lines.append(f"  {symbol} {style.bold(change.address)}" + (f"  {head}" if head else ""))
-        lines.extend(f"        {detail}" for detail in _details(change))
+        lines.extend(f"        {detail}" for detail in _details(change, sensitivity))
     for deployment in plan.deployments:
         for mark, head, details in _deployment_lines(deployment):
             symbol = style.paint(f"{mark:>3}", _COLOURS[Action(mark)])
@@ -233,14 +230,14 @@ def plan_text(plan: Plan, *, colour: bool = False) -> str:
     return "\n".join(lines)
 
 
-def plan_json(plan: Plan) -> str:
+def plan_json(plan: Plan, *, sensitivity: Sensitivity = sensitive.DEFAULT) -> str:
     """The plan's JSON form with sensitive values redacted (saved plan files keep them)."""
     data = plan_codec.to_dict(plan)
-    _redact_changes(data["changes"])
+    _redact_changes(data["changes"], sensitivity)
     return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n"
 
 
-def plan_markdown(plan: Plan) -> str:
+def plan_markdown(plan: Plan, *, sensitivity: Sensitivity = sensitive.DEFAULT) -> str:
     """A pull-request comment: the summary, then a table of changes."""
     out = ["### runtime-reconciler plan", "", f"**{summary_line(plan.summary)}**", ""]
     if not plan.has_changes:
@@ -248,7 +245,7 @@ def plan_markdown(plan: Plan) -> str:
         return "\n".join(out) + "\n"
     out += ["| | resource | details |", "|---|---|---|"]
     for change in plan.changes:
-        details = [_headline(change), *_details(change)]
+        details = [_headline(change), *_details(change, sensitivity)]
         cell = "<br>".join(d.replace("|", "\\|") for d in details if d)
         out.append(f"| `{change.action.value}` | `{change.address}` | {cell} |")
     for deployment in plan.deployments:
@@ -333,8 +330,16 @@ def _deployment_report(
     return f"; deployments: {totals}", lines
 
 
-def error_text(error: errors.ReconcilerError, *, colour: bool = False) -> str:
+def error_text(
+    error: errors.ReconcilerError,
+    *,
+    colour: bool = False,
+    sensitivity: Sensitivity | None = None,
+) -> str:
+    """The error as the CLI prints it; `sensitivity` adds the names the user marked."""
     style = Style(colour)
+    if sensitivity is not None:
+        error.redacted_with(sensitivity)
     lines = [style.paint("Error: ", "31;1") + error.summary]
     lines += [f"  {line}" for line in error.detail.splitlines()]
     if error.hint:
@@ -362,20 +367,20 @@ def deployment_json(deployment: Deployment) -> str:
     )
 
 
-def resource_json(resource: Resource) -> str:
+def resource_json(resource: Resource, *, sensitivity: Sensitivity = sensitive.DEFAULT) -> str:
     data = resource.model_dump(mode="json")
     effective = ceiling.effective(resource.platform, resource.user)
     data["state"] = effective.state.value
     data["state_reason"] = effective.reason
-    _redact_resource(data)
+    _redact_resource(data, sensitivity)
     return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n"
 
 
-def state_json(document: StateDocument) -> str:
+def state_json(document: StateDocument, *, sensitivity: Sensitivity = sensitive.DEFAULT) -> str:
     """The state document as JSON, sensitive values redacted (the file itself keeps them)."""
     data = document.model_dump(mode="json")
     for resource in data["resources"]:
-        _redact_resource(resource)
+        _redact_resource(resource, sensitivity)
     return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n"
 
 
@@ -445,7 +450,9 @@ def _roll_lines(roll: Roll) -> tuple[str, list[str]]:
     return head, lines or ["nothing to roll"]
 
 
-def review_text(review: Review, *, colour: bool = False) -> str:
+def review_text(
+    review: Review, *, colour: bool = False, sensitivity: Sensitivity = sensitive.DEFAULT
+) -> str:
     style = Style(colour)
     lines = [style.bold(REVIEW_TITLE), *(f"  {line}" for line in _sides(review)), ""]
     plan = review.catalog
@@ -455,7 +462,7 @@ def review_text(review: Review, *, colour: bool = False) -> str:
             symbol = style.paint(f"{change.action.value:>3}", _COLOURS[change.action])
             head = _headline(change)
             lines.append(f"  {symbol} {style.bold(change.address)}" + (f"  {head}" if head else ""))
-            lines.extend(f"        {detail}" for detail in _details(change))
+            lines.extend(f"        {detail}" for detail in _details(change, sensitivity))
     else:
         lines.append("Catalog changes from base to head: none.")
     if plan.warnings:
@@ -476,10 +483,10 @@ def review_text(review: Review, *, colour: bool = False) -> str:
     return "\n".join(lines)
 
 
-def review_json(review: Review) -> str:
+def review_json(review: Review, *, sensitivity: Sensitivity = sensitive.DEFAULT) -> str:
     """The review's JSON form (`schemas/review.schema.json`), sensitive values redacted."""
     data = review_module.to_dict(review)
-    _redact_changes(data["changes"])
+    _redact_changes(data["changes"], sensitivity)
     return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n"
 
 
@@ -487,7 +494,7 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def review_markdown(review: Review) -> str:
+def review_markdown(review: Review, *, sensitivity: Sensitivity = sensitive.DEFAULT) -> str:
     """A pull-request comment: the blast radius first, then the catalog changes."""
     out = ["### runtime-reconciler review", "", f"**{review_summary_line(review)}**", ""]
     out += [f"- {line}" for line in _sides(review)]
@@ -517,7 +524,7 @@ def review_markdown(review: Review) -> str:
     if review.catalog.changes:
         out += ["| | resource | details |", "|---|---|---|"]
         for change in review.catalog.changes:
-            details = [_headline(change), *_details(change)]
+            details = [_headline(change), *_details(change, sensitivity)]
             cell = "<br>".join(_cell(d) for d in details if d)
             out.append(f"| `{change.action.value}` | `{change.address}` | {cell} |")
     else:

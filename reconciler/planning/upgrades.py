@@ -105,7 +105,7 @@ class Resolver:
                 hint="use one of its experiment ids, or '*' for every experiment not listed",
             )
         if request.single and len(deployment.compositions) > 1:
-            raise errors.UsageError(
+            raise errors.UpgradeTargetError(
                 f"{where}{deployment.address} has {len(deployment.compositions)} compositions: "
                 "say which experiment each runtime image is for",
                 detail="one runtime image or version is accepted for single-composition "
@@ -172,7 +172,7 @@ class Resolver:
         if self.resources[address].kind is Kind.IMAGE:
             target = self.latest(address)
             if target is None:
-                raise errors.PlanError(
+                raise errors.UpgradeTargetError(
                     f"{where}cannot upgrade {deployment.address} {composition.experiment_id} "
                     f"to {address}: it has no available version",
                     detail="the image is DISABLED, or every version of it is; DISABLED "

@@ -9,12 +9,14 @@ beside the real ones so that SDK users can test their own code.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 DEFAULT_DIR = "state/cluster"
 DEFAULT_TARGET = f"dir:{DEFAULT_DIR}"  # where the CLI and the SDK apply by default
 
 
+# Runtime-checkable so the SDK can tell a driver from a mistyped argument.
+@runtime_checkable
 class Target(Protocol):
     """Where the objects of a catalog and its deployments live. `name` says where.
 
