@@ -127,12 +127,14 @@ def _details(change: Change, sensitivity: Sensitivity) -> Iterable[str]:
     for item in change.fields:
         if sensitivity.hides(item.path, item.before) or sensitivity.hides(item.path, item.after):
             yield f"{item.path}: {REDACTED} changed"
-        elif item.before is None:
-            yield f"{item.path}: + {_value(item.after)}"
-        elif item.after is None:
-            yield f"{item.path}: - {_value(item.before)}"
+            continue
+        before, after = sensitivity.redact_data(item.before), sensitivity.redact_data(item.after)
+        if before is None:
+            yield f"{item.path}: + {_value(after)}"
+        elif after is None:
+            yield f"{item.path}: - {_value(before)}"
         else:
-            yield f"{item.path}: {_value(item.before)} → {_value(item.after)}"
+            yield f"{item.path}: {_value(before)} → {_value(after)}"
     if change.move is not None:
         move = change.move
         source = move.source.label if move.source else "default"

@@ -77,6 +77,18 @@ class Sensitivity:
         """Environment variables as they may be shown."""
         return {k: REDACTED if self.hides(k, v) else v for k, v in env.items()}
 
+    def redact_data(self, value: Any) -> Any:
+        """A value as it may be shown: within mappings and lists, entries under secret
+        names and secret-looking strings replaced (a diff may show a whole mapping)."""
+        if isinstance(value, Mapping):
+            return {
+                k: REDACTED if self.hides(str(k), v) else self.redact_data(v)
+                for k, v in value.items()
+            }
+        if isinstance(value, list):
+            return [self.redact_data(item) for item in value]
+        return REDACTED if self.value(value) else value
+
     def redact_values_in(self, message: str) -> str:
         """`message` about a sensitive place, with every value it quotes replaced."""
         return _SHOWN_VALUE.sub(REDACTED, message)
