@@ -149,3 +149,18 @@ def test_the_sdk_hides_the_names_its_client_marks(tmp_path: Path) -> None:
     with pytest.raises(errors.InputError) as caught:
         team.runtimes.images.create(name="Scorer", docker_image="x DB_PASSWORD=pw-5522")
     assert "pw-5522" not in str(caught.value) and "pw-5522" not in repr(caught.value)
+
+
+def test_a_review_hides_the_names_the_values_mark(project: Path) -> None:
+    (project / "head.yaml").write_text(
+        GOOD.replace(
+            "      runtimeImages:", '      sensitiveNames: ["ACME_*"]\n      runtimeImages:'
+        )
+        + "            ACME_SEED: seed-8811\n"
+        + "            DB_PASS: pass-8822\n"
+    )
+    for fmt in ("human", "json", "markdown"):
+        args = ("review", "--base", "good.yaml", "--head", "head.yaml", "--format", fmt)
+        run = cli(*args, cwd=project)
+        assert run.code == 0, run.err
+        assert "seed-8811" not in run.out and "pass-8822" not in run.out, fmt
