@@ -11,8 +11,9 @@ an echoed `--set` expression or a message naming a value never carries a passwor
 
 Where the documented Python client raises a builtin (`ValueError`, `TypeError`), the SDK
 raises one of ours that is also that builtin (`ArgumentError`, `ArgumentTypeError`,
-`ClientTypeError`, `FilterError`, `UpgradeTargetError`), as pyinfra's `OperationValueError(OperationError, ValueError)` does,
-so code written for the client catches it.
+`ClientTypeError`, `FilterError`, `UpgradeTargetError`), as pyinfra's
+`OperationValueError(OperationError, ValueError)` does, so code written for the client
+catches it.
 
 What this module does not do: format colours or decide exit codes (render.py, cli.py).
 """
@@ -53,9 +54,19 @@ class ReconcilerError(Exception):
     def detail(self) -> str:
         return self._sensitivity.redact_text(self._detail)
 
+    @detail.setter
+    def detail(self, text: str) -> None:
+        # Callers add to an error on its way up (what became of the lock): they read the
+        # redacted text and write it back with more, so nothing secret returns.
+        self._detail = text
+
     @property
     def hint(self) -> str:
         return self._sensitivity.redact_text(self._hint)
+
+    @hint.setter
+    def hint(self, text: str) -> None:
+        self._hint = text
 
     def __str__(self) -> str:
         parts = [self.summary]

@@ -229,28 +229,28 @@ def test_properties_are_live_and_read_gives_one_snapshot(world: World) -> None:
 
 
 @pytest.mark.parametrize(
-    ("arguments", "builtin", "message"),
+    ("arguments", "raised", "message"),
     [
-        ({"state": 123}, TypeError, "state must be a path, s3://BUCKET/KEY or a Backend, not 123"),
-        ({"target": 123}, TypeError, "target must be dir:PATH, memory:// or a Target, not 123"),
+        ({"state": 123}, TypeError, "state=123 is not a state location"),
+        ({"target": 123}, TypeError, "the target 123 is not dir:PATH or memory://"),
         ({"lock_timeout": "30"}, TypeError, "lock_timeout must be a number of seconds"),
         ({"lock_timeout": True}, TypeError, "lock_timeout must be a number of seconds"),
-        ({"lock_timeout": -1}, ValueError, "lock_timeout must be zero or more seconds"),
-        ({"state": ""}, ValueError, "state must not be empty"),
         ({"sensitive_names": "TOKEN"}, TypeError, "sensitive_names must be a list"),
+        ({"lock_timeout": -1}, errors.UsageError, "lock_timeout must be zero or more seconds"),
+        ({"state": ""}, errors.UsageError, "the state location '' is not a path"),
     ],
 )
 def test_wrong_client_arguments_are_one_clear_error(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     arguments: dict[str, Any],
-    builtin: type[Exception],
+    raised: type[Exception],
     message: str,
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(builtin) as caught:
+    with pytest.raises(raised) as caught:
         reconciler.Client(**arguments)
-    assert isinstance(caught.value, errors.ReconcilerError)
+    assert isinstance(caught.value, errors.UsageError), "ours, with a hint"
     assert caught.value.summary.startswith(message)
     assert caught.value.hint
     assert list(tmp_path.iterdir()) == [], "nothing was opened or created"
@@ -278,6 +278,6 @@ def test_nothing_is_created_in_global_by_the_sdk_or_an_overrides_file(
     before = snapshot(tmp_path / "state")
     refused = run_cli("apply", "--overrides", "overrides.yaml", "--auto-approve", cwd=tmp_path)
     assert refused.code == 1
-    assert "overrides.yaml:workspaces.global.runtimes.sneaky: cannot create " in refused.err
+    assert "overrides.yaml:workspaces.global.runtimes.sneaky: " in refused.err
     assert rule in refused.err and "Traceback" not in refused.err
     assert snapshot(tmp_path / "state") == before, "state and target unchanged"

@@ -95,8 +95,8 @@ class Client:
     run (an SDK call or a CLI apply) before failing with LockHeldError; 0, like the CLI's
     default, fails at once. `sensitive_names` adds names (or patterns such as
     `MY_PLATFORM_*`) whose values errors never show, beside the built-in ones
-    (`*TOKEN*`, `*PASS*`, `*SECRET*`, …). A wrong type for any of them is an
-    ArgumentTypeError (a TypeError), an empty location an ArgumentError (a ValueError).
+    (`*TOKEN*`, `*PASS*`, `*SECRET*`, …). A wrong type for any of them is a
+    ClientTypeError (a UsageError and a TypeError), a bad value a UsageError.
     """
 
     def __init__(
