@@ -3,8 +3,10 @@
 Human output reads like Terraform's: one line per change led by its symbol, field
 diffs beneath, state moves naming the deciding source (and both intents when the
 ceiling holds one), one `⇡` line per composition that rolls, then what reviewers should
-know (warnings, upgrades the plan makes available, skipped compositions) and a
-`Plan: …` summary line. Colour only when asked (the CLI asks on a terminal). Nothing here
+know (warnings, upgrades the plan makes available, compositions left on an older
+configuration of their runtime, skipped compositions) and a `Plan: …` summary line. A
+plan with nothing to apply says "No changes" only when every workload runs what its
+runtime and version say. Colour only when asked (the CLI asks on a terminal). Nothing here
 prints secrets: environment values and errors go through sensitive.py's rule, with the
 names the caller's `Sensitivity` adds.
 
@@ -29,6 +31,7 @@ from reconciler.planning.plan import (
     Change,
     CompositionUpgrade,
     DeploymentChange,
+    OutdatedConfiguration,
     Plan,
     Summary,
 )
@@ -46,6 +49,11 @@ _COLOURS = {
 AVAILABLE_HEADING = (
     "Upgrades available after this plan (information: nothing rolls until upgraded):"
 )
+OUTDATED_HEADING = (
+    "Deployments on an older configuration of their runtime after this plan "
+    "(information: nothing rolls until upgraded):"
+)
+NO_CHANGES = "No changes. The catalog matches the configuration."
 
 
 class Style:
@@ -146,8 +154,11 @@ def _details(change: Change, sensitivity: Sensitivity) -> Iterable[str]:
 
 
 def _version_move(upgrade: CompositionUpgrade) -> str:
-    """`v1.5.4 → v1.6.0`, naming the images when the composition changes image."""
+    """`v1.5.4 → v1.6.0`, naming the images when the composition changes image; `v1.5.4`
+    when it stays on its version."""
     before, after = name_of(upgrade.before), name_of(upgrade.after)
+    if upgrade.before == upgrade.after:
+        return before
     if image_of(upgrade.before) != image_of(upgrade.after):
         before = f"{name_of(image_of(upgrade.before))} {before}"
         after = f"{name_of(image_of(upgrade.after))} {after}"
@@ -155,9 +166,16 @@ def _version_move(upgrade: CompositionUpgrade) -> str:
 
 
 def _rollout(upgrade: CompositionUpgrade) -> str:
-    """`exp-1: v1.5.4 → v1.6.0 (image registry/repo:v1.6.0)`."""
+    """`exp-1: v1.5.4 → v1.6.0 (image registry/repo:v1.6.0)`; a composition that keeps its
+    version and moves to its runtime's configuration: `exp-1: v1.5.4 (configuration of
+    RUNTIME)`."""
     extra = f"; {upgrade.reason}" if upgrade.reason else ""
-    return f"{upgrade.experiment_id}: {_version_move(upgrade)} (image {upgrade.image}{extra})"
+    configuration = f"configuration of {upgrade.configuration}" if upgrade.configuration else ""
+    if upgrade.before == upgrade.after:
+        details = configuration + extra
+    else:
+        details = f"image {upgrade.image}" + (f"; {configuration}" if configuration else "") + extra
+    return f"{upgrade.experiment_id}: {_version_move(upgrade)} ({details})"
 
 
 def _composition_lines(deployment: Deployment) -> list[str]:
@@ -195,6 +213,27 @@ def _available(item: AvailableUpgrade) -> str:
     return f"{item.deployment}  {item.experiment_id}: {move}"
 
 
+def _outdated(item: OutdatedConfiguration) -> str:
+    return f"{item.deployment}  {item.experiment_id}: runs an older configuration of {item.runtime}"
+
+
+def _nothing_to_apply(plan: Plan) -> str:
+    """The headline of a plan without changes: "No changes" only when no workload differs
+    from what its runtime says."""
+    if not plan.outdated:
+        return NO_CHANGES
+    count = len(plan.outdated)
+    if count == 1:
+        return (
+            "Nothing to apply, but 1 composition runs an older configuration of its runtime: "
+            "an upgrade rolls it out."
+        )
+    return (
+        f"Nothing to apply, but {count} compositions run an older configuration of their "
+        "runtime: an upgrade rolls them out."
+    )
+
+
 def _information(plan: Plan, style: Style) -> list[str]:
     lines: list[str] = []
     if plan.warnings:
@@ -203,6 +242,9 @@ def _information(plan: Plan, style: Style) -> list[str]:
     if plan.available:
         lines += ["", AVAILABLE_HEADING]
         lines += [f"  - {_available(item)}" for item in plan.available]
+    if plan.outdated:
+        lines += ["", OUTDATED_HEADING]
+        lines += [f"  - {_outdated(item)}" for item in plan.outdated]
     if plan.notes:
         lines += ["", "Notes:"]
         lines += [f"  - {note}" for note in plan.notes]
@@ -214,7 +256,7 @@ def plan_text(
 ) -> str:
     style = Style(colour)
     if not plan.has_changes:
-        lines = ["No changes. The catalog matches the configuration.", *_information(plan, style)]
+        lines = [_nothing_to_apply(plan), *_information(plan, style)]
         return "\n".join(lines) + "\n"
     lines = ["Runtime reconciler will perform the following actions:", ""]
     for change in plan.changes:
@@ -242,10 +284,13 @@ def plan_json(plan: Plan, *, sensitivity: Sensitivity = sensitive.DEFAULT) -> st
 def plan_markdown(plan: Plan, *, sensitivity: Sensitivity = sensitive.DEFAULT) -> str:
     """A pull-request comment: the summary, then a table of changes."""
     out = ["### runtime-reconciler plan", "", f"**{summary_line(plan.summary)}**", ""]
-    if not plan.has_changes:
-        out.append("No changes. The catalog matches the configuration.")
+    if not plan.has_changes and not plan.outdated:
+        out.append(NO_CHANGES)
         return "\n".join(out) + "\n"
-    out += ["| | resource | details |", "|---|---|---|"]
+    if not plan.has_changes:
+        out.append(_nothing_to_apply(plan))
+    else:
+        out += ["| | resource | details |", "|---|---|---|"]
     for change in plan.changes:
         details = [_headline(change), *_details(change, sensitivity)]
         cell = "<br>".join(d.replace("|", "\\|") for d in details if d)
@@ -258,6 +303,8 @@ def plan_markdown(plan: Plan, *, sensitivity: Sensitivity = sensitive.DEFAULT) -
         out += ["", "**Warnings**", ""] + [f"- {w}" for w in plan.warnings]
     if plan.available:
         out += ["", f"**{AVAILABLE_HEADING}**", ""] + [f"- {_available(a)}" for a in plan.available]
+    if plan.outdated:
+        out += ["", f"**{OUTDATED_HEADING}**", ""] + [f"- {_outdated(o)}" for o in plan.outdated]
     if plan.notes:
         out += ["", "**Notes**", ""] + [f"- {n}" for n in plan.notes]
     return "\n".join(out) + "\n"
@@ -315,9 +362,7 @@ def _deployment_report(
     for address in sorted(changes):
         change = changes[address]
         moved = {u.experiment_id: u for u in change.upgrades}
-        parts = [
-            f"{e} {_version_move(moved[e])}" if e in moved else e for e in done.get(address, [])
-        ]
+        parts = [_rolled(moved[e]) if e in moved else e for e in done.get(address, [])]
         if address in trouble:
             counts["failed"] += 1
             done_part = [f"done: {', '.join(parts)}"] if parts else []
@@ -330,6 +375,12 @@ def _deployment_report(
             lines.append(f"  ⇡ {address}: rolled " + ", ".join(parts))
     totals = ", ".join(f"{n} {word}" for word, n in counts.items() if n)
     return f"; deployments: {totals}", lines
+
+
+def _rolled(upgrade: CompositionUpgrade) -> str:
+    """`exp-1 v1.5.4 → v1.6.0`, and `(new configuration)` when it took its runtime's."""
+    extra = " (new configuration)" if upgrade.configuration else ""
+    return f"{upgrade.experiment_id} {_version_move(upgrade)}{extra}"
 
 
 def error_text(

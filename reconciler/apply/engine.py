@@ -430,7 +430,11 @@ def _execute(
 
     total, done = len(the_plan.changes) + len(the_plan.deployments), 0
     with executor.Executor(
-        target, resources=resources, running=running, parallelism=parallelism
+        target,
+        resources=resources,
+        running=running,
+        parallelism=parallelism,
+        prior=document.by_address,
     ) as runner:
         for batch in executor.batches(the_plan.changes, size=batching.size):
             if stop.is_set():

@@ -3,14 +3,16 @@
 Catalog changes run in batches of one phase and kind (`batches`), deployment rollouts in
 batches of whole deployments (`roll_batches`), each batch with bounded parallelism. A
 change whose dependency failed or was skipped is skipped in turn, while the rest continue.
-A composition is the unit of a rollout: each one records its new version as it completes,
-so a deployment half rolled when something failed shows exactly which compositions moved,
-and one whose rollout fails is put back on the version it ran. What lands is recorded in
-the catalog and deployments the `Executor` was given, so whatever its caller persists
-between batches is what the target holds.
+A composition is the unit of a rollout: each one records its new version and runtime
+configuration as it completes, so a deployment half rolled when something failed shows
+exactly which compositions moved, and one whose rollout fails is put back on the version
+and configuration it ran. What lands is recorded in the catalog and deployments the
+`Executor` was given, so whatever its caller persists between batches is what the target
+holds.
 
 Not here: locking, reading and writing state, when to persist and when to stop (engine.py);
-what to change (planning/diff.py); the manifests themselves (targets/manifests.py).
+what to change (planning/diff.py); the manifests themselves (targets/manifests.py,
+planning/workloads.py).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from dataclasses import dataclass
 from reconciler import errors
 from reconciler.addresses import composition_address, image_of, name_of
 from reconciler.model import Composition, Deployment, Kind, Resource
-from reconciler.planning import ceiling
+from reconciler.planning import ceiling, workloads
 from reconciler.planning.plan import Action, Change, DeploymentChange
 from reconciler.targets import Target, manifests
 
@@ -88,8 +90,10 @@ class Executor:
     """Runs changes on `target`, at most `parallelism` at once, until the `with` block ends.
 
     `resources` and `running` are the state's catalog and deployments by address; they are
-    updated in place as changes land. A failure blocks what depends on it for the
-    executor's lifetime, so deployments that need a failed catalog change are skipped too.
+    updated in place as changes land. `prior` is the catalog before any change landed
+    (default: `resources` as given): a failed rollout goes back to the runtime
+    configuration it had there. A failure blocks what depends on it for the executor's
+    lifetime, so deployments that need a failed catalog change are skipped too.
     """
 
     def __init__(
@@ -99,10 +103,12 @@ class Executor:
         resources: dict[str, Resource],
         running: dict[str, Deployment],
         parallelism: int,
+        prior: Mapping[str, Resource] | None = None,
     ) -> None:
         self.target = target
         self.resources = resources
         self.running = running
+        self.prior = dict(resources) if prior is None else prior
         self._blocked: set[str] = set()  # addresses whose change failed or was skipped
         self._pool = ThreadPoolExecutor(max_workers=max(1, parallelism))
 
@@ -151,7 +157,10 @@ class Executor:
                 else:
                     tasks.append((change, after, composition))
         outcomes = self._pool.map(
-            functools.partial(_roll, target=self.target, resources=self.resources), tasks
+            functools.partial(
+                _roll, target=self.target, resources=self.resources, prior=self.prior
+            ),
+            tasks,
         )
         rolled, failed = [], []
         landed: dict[str, dict[str, Composition]] = defaultdict(dict)
@@ -238,8 +247,10 @@ def _roll(
     *,
     target: Target,
     resources: Mapping[str, Resource],
+    prior: Mapping[str, Resource],
 ) -> Composition | errors.ReconcilerError:
-    """Write one composition's manifest: on a cluster, a zero-downtime rolling update."""
+    """Write one composition's manifest: on a cluster, a zero-downtime rolling update.
+    The composition is recorded pinned to the configuration it was written with."""
     _, deployment, composition = task
     runtime = resources.get(composition.runtime)
     version = resources.get(composition.image_version)
@@ -252,7 +263,7 @@ def _roll(
         )
     address = composition_address(deployment.address, composition.experiment_id)
     try:
-        document = manifests.composition_manifest(
+        document = workloads.composition_manifest(
             deployment, composition, runtime=runtime, version=version
         )
         target.put(address, document)
@@ -262,9 +273,32 @@ def _roll(
         if previous is None:
             return exc
         return _roll_back(
-            exc, deployment, previous, address=address, target=target, resources=resources
+            exc,
+            deployment,
+            previous,
+            address=address,
+            target=target,
+            runtime=_runtime_of(previous, resources=resources, prior=prior),
+            resources=resources,
         )
-    return composition.with_(last_applied=manifests.digest(document))
+    return composition.with_(
+        configuration=workloads.configuration_digest(runtime.spec),
+        last_applied=workloads.digest(document),
+    )
+
+
+def _runtime_of(
+    composition: Composition, *, resources: Mapping[str, Resource], prior: Mapping[str, Resource]
+) -> Resource | None:
+    """The runtime as it gave the configuration `composition` is pinned to: as it was
+    before this apply when that matches (a runtime changed in the same apply), else as it
+    is (an older configuration is known only by its digest)."""
+    before = prior.get(composition.runtime)
+    if before is not None and (
+        workloads.configuration_digest(before.spec) == composition.configuration
+    ):
+        return before
+    return resources.get(composition.runtime)
 
 
 def _roll_back(
@@ -274,20 +308,21 @@ def _roll_back(
     *,
     address: str,
     target: Target,
+    runtime: Resource | None,
     resources: Mapping[str, Resource],
 ) -> errors.ReconcilerError:
-    """Put a composition whose rollout failed back on the image it ran, and say so.
+    """Put a composition whose rollout failed back on the image and configuration it ran
+    (`runtime`, see `_runtime_of`), and say so.
 
-    The state still records the previous version, so after this the composition runs
-    exactly what the state says; a re-run of the upgrade tries again.
+    The state still records the previous version and configuration, so after this the
+    composition runs what the state says; a re-run of the upgrade tries again.
     """
     label = name_of(previous.image_version)
     try:
-        document = manifests.composition_manifest(
-            deployment,
-            previous,
-            runtime=resources[previous.runtime],
-            version=resources[previous.image_version],
+        if runtime is None:
+            raise KeyError(previous.runtime)
+        document = workloads.composition_manifest(
+            deployment, previous, runtime=runtime, version=resources[previous.image_version]
         )
         target.put(address, document)
         outcome = f"rolled back to {label}"

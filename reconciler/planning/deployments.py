@@ -3,14 +3,16 @@
 - A new composition gets a runtime: the one named, else the one serving its model type
   among those its workspace sees (its own, then `global`'s): ACTIVE before DEPRECATED
   (with a warning), never DISABLED; two candidates in the best state are ambiguous and
-  need the runtime named. It is pinned to the version the runtime resolves to: a runtime
-  on an image → that image's latest available version; on a version → that version.
+  need the runtime named. It is pinned to the version the runtime resolves to (a runtime
+  on an image → that image's latest available version; on a version → that version) and
+  to the runtime's current configuration.
 - A deployment that exists and is declared again (an overrides file applied twice) is
   left as it is, provided the declaration still describes it; one that no longer does is
   an error, never a silent change.
 - Upgrade requests are resolved by upgrades.py, in order, each on the result of the last.
 - Every composition's runtime and version must exist in the desired catalog, so deleting
-  what a deployment runs is refused. Nothing else about the catalog moves a deployment.
+  what a deployment runs is refused. Nothing else about the catalog moves a deployment:
+  a runtime's new configuration leaves its compositions on the one they run.
 
 Pure: mappings in, a mapping out. Diffing against the prior deployments is plan.py's job.
 """
@@ -120,6 +122,7 @@ class Selector:
                     runtime=runtime.address,
                     image_version=version.address,
                     replicas=new.replicas,
+                    configuration=self.resolver.configuration(runtime.address) or "",
                 )
             )
         return Deployment(

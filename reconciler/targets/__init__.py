@@ -1,8 +1,8 @@
 """Targets: where the catalog materializes (a directory of manifests, or a cluster).
 
 `base.py` holds the contract (`Target`); `directory.py` and `memory.py` implement it, and
-`open_target` picks one from a `--target` value. `manifests.py` owns what the objects a
-target holds look like.
+`open_target` picks one from a `--target` value. `manifests.py` owns what the catalog's
+objects look like; the Deployments of compositions are planning/workloads.py's.
 """
 
 from __future__ import annotations
