@@ -434,6 +434,11 @@ def state_json(document: StateDocument, *, sensitivity: Sensitivity = sensitive.
     data = document.model_dump(mode="json")
     for resource in data["resources"]:
         _redact_resource(resource, sensitivity)
+    for configuration in data["configurations"].values():
+        if configuration.get("environment_variables"):
+            configuration["environment_variables"] = sensitivity.redact_env(
+                configuration["environment_variables"]
+            )
     return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n"
 
 

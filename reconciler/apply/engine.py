@@ -29,7 +29,7 @@ from reconciler.inputs import bootstrap
 from reconciler.inputs.requests import Overrides, UpgradeRequest
 from reconciler.inputs.values import Values
 from reconciler.model import GLOBAL_WORKSPACE, Resource
-from reconciler.planning import deployments, state
+from reconciler.planning import deployments, state, workloads
 from reconciler.planning.desired import build_desired
 from reconciler.planning.diff import compute_plan
 from reconciler.planning.plan import Change, DeploymentChange, Plan
@@ -408,12 +408,21 @@ def _execute(
 
     resources = dict(document.by_address)
     running = dict(document.deployments_by_address)
+    # Configurations known before anything lands: the retained ones, and the runtimes' own
+    # as they were, so a runtime changed by this apply can still be rolled back to.
+    known = workloads.known_configurations(document.by_address, document.configurations)
     pending = 0
     last_persist = time.monotonic()
 
     def persist() -> None:
         nonlocal document, stored, etag, pending, last_persist
-        new = state.successor(document, resources, tool_version=TOOL_VERSION, deployments=running)
+        new = state.successor(
+            document,
+            resources,
+            tool_version=TOOL_VERSION,
+            deployments=running,
+            configurations=workloads.retain(running.values(), resources=resources, known=known),
+        )
         state.check_successor(stored, new)
         etag = backend.write(state.encode(new), if_match=etag)
         document = stored = result.state = new
@@ -434,7 +443,7 @@ def _execute(
         resources=resources,
         running=running,
         parallelism=parallelism,
-        prior=document.by_address,
+        configurations=known,
     ) as runner:
         for batch in executor.batches(the_plan.changes, size=batching.size):
             if stop.is_set():

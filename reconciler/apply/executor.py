@@ -23,6 +23,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 from reconciler import errors
 from reconciler.addresses import composition_address, image_of, name_of
@@ -90,9 +91,9 @@ class Executor:
     """Runs changes on `target`, at most `parallelism` at once, until the `with` block ends.
 
     `resources` and `running` are the state's catalog and deployments by address; they are
-    updated in place as changes land. `prior` is the catalog before any change landed
-    (default: `resources` as given): a failed rollout goes back to the runtime
-    configuration it had there. A failure blocks what depends on it for the executor's
+    updated in place as changes land. `configurations` are the runtime configurations
+    whose values are known, by digest (workloads.known_configurations): a failed rollout
+    goes back to the one it ran. A failure blocks what depends on it for the executor's
     lifetime, so deployments that need a failed catalog change are skipped too.
     """
 
@@ -103,12 +104,16 @@ class Executor:
         resources: dict[str, Resource],
         running: dict[str, Deployment],
         parallelism: int,
-        prior: Mapping[str, Resource] | None = None,
+        configurations: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         self.target = target
         self.resources = resources
         self.running = running
-        self.prior = dict(resources) if prior is None else prior
+        self.configurations = (
+            workloads.known_configurations(resources, {})
+            if configurations is None
+            else configurations
+        )
         self._blocked: set[str] = set()  # addresses whose change failed or was skipped
         self._pool = ThreadPoolExecutor(max_workers=max(1, parallelism))
 
@@ -158,7 +163,10 @@ class Executor:
                     tasks.append((change, after, composition))
         outcomes = self._pool.map(
             functools.partial(
-                _roll, target=self.target, resources=self.resources, prior=self.prior
+                _roll,
+                target=self.target,
+                resources=self.resources,
+                configurations=self.configurations,
             ),
             tasks,
         )
@@ -247,7 +255,7 @@ def _roll(
     *,
     target: Target,
     resources: Mapping[str, Resource],
-    prior: Mapping[str, Resource],
+    configurations: Mapping[str, Mapping[str, Any]],
 ) -> Composition | errors.ReconcilerError:
     """Write one composition's manifest: on a cluster, a zero-downtime rolling update.
     The composition is recorded pinned to the configuration it was written with."""
@@ -278,7 +286,7 @@ def _roll(
             previous,
             address=address,
             target=target,
-            runtime=_runtime_of(previous, resources=resources, prior=prior),
+            runtime=_runtime_of(previous, resources=resources, configurations=configurations),
             resources=resources,
         )
     return composition.with_(
@@ -288,17 +296,19 @@ def _roll(
 
 
 def _runtime_of(
-    composition: Composition, *, resources: Mapping[str, Resource], prior: Mapping[str, Resource]
+    composition: Composition,
+    *,
+    resources: Mapping[str, Resource],
+    configurations: Mapping[str, Mapping[str, Any]],
 ) -> Resource | None:
-    """The runtime as it gave the configuration `composition` is pinned to: as it was
-    before this apply when that matches (a runtime changed in the same apply), else as it
-    is (an older configuration is known only by its digest)."""
-    before = prior.get(composition.runtime)
-    if before is not None and (
-        workloads.configuration_digest(before.spec) == composition.configuration
-    ):
-        return before
-    return resources.get(composition.runtime)
+    """The runtime as it gave the configuration `composition` is pinned to. One whose
+    configuration is not known (pinned before configurations were, and older than the
+    runtime's) can only be written with the runtime's current one."""
+    runtime = resources.get(composition.runtime)
+    pinned = configurations.get(composition.configuration)
+    if runtime is None or pinned is None:
+        return runtime
+    return workloads.as_configured(runtime, pinned)
 
 
 def _roll_back(

@@ -104,7 +104,12 @@ UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {
 
 
 class StateDocument(BaseModel):
-    """A state document. `resources` and `deployments` are sorted by address in the file."""
+    """A state document. `resources` and `deployments` are sorted by address in the file.
+
+    `configurations` holds, by digest, the older runtime configurations that compositions
+    still run (planning/workloads.py): only those their runtime no longer gives, so it is
+    empty unless a runtime changed and some of its deployments were not upgraded yet.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -115,6 +120,7 @@ class StateDocument(BaseModel):
     workspaces: tuple[str, ...] = ()
     resources: tuple[Resource, ...] = ()
     deployments: tuple[Deployment, ...] = ()
+    configurations: dict[str, dict[str, Any]] = pydantic.Field(default_factory=dict)
 
     @cached_property
     def by_address(self) -> dict[str, Resource]:
@@ -137,11 +143,12 @@ def successor(
     tool_version: str,
     workspaces: tuple[str, ...] | None = None,
     deployments: Mapping[str, Deployment] | None = None,
+    configurations: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> StateDocument:
     """The next state: same lineage, serial + 1, resources sorted by address.
 
     `workspaces` are the workspaces created explicitly (SDK); None keeps the prior's.
-    `deployments` likewise: None keeps the prior's.
+    `deployments` and `configurations` likewise: None keeps the prior's.
     """
     kept = prior.deployments_by_address if deployments is None else deployments
     if prior.serial >= MAX_SERIAL:
@@ -156,6 +163,12 @@ def successor(
         workspaces=tuple(sorted(prior.workspaces if workspaces is None else workspaces)),
         resources=tuple(resources[a] for a in sorted(resources)),
         deployments=tuple(kept[a] for a in sorted(kept)),
+        configurations={
+            key: dict(value)
+            for key, value in sorted(
+                (prior.configurations if configurations is None else configurations).items()
+            )
+        },
     )
 
 

@@ -6,7 +6,9 @@ themselves, the container image of its pinned version, and its runtime's
 A composition is pinned to that configuration as it is to its version: it records the
 `configuration_digest` of what its workload was written with, so a plan can tell, by
 comparing two short strings per composition, which deployments run an older
-configuration of their runtime, and nothing rolls until upgraded.
+configuration of their runtime, and nothing rolls until upgraded. The values of an older
+configuration that compositions still run are retained in the state (`retain`), so that a
+failed rollout puts a workload back exactly as it ran.
 
 The workload rolls out with zero downtime (RollingUpdate that never drops below the
 desired replicas). Its `digest` is recorded in state as the composition's `last_applied`.
@@ -19,13 +21,13 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import orjson
 
 from reconciler.addresses import name_of, workspace_of
-from reconciler.model import Composition, Deployment, Resource
+from reconciler.model import Composition, Deployment, Kind, Resource
 
 LABEL_PREFIX = "runtimes.reconciler.dev"
 CONTAINER = "scorer"
@@ -52,21 +54,68 @@ def digest(document: Mapping[str, Any]) -> str:
     return hashlib.sha256(orjson.dumps(document, option=orjson.OPT_SORT_KEYS)).hexdigest()[:32]
 
 
-def configuration_digest(spec: Mapping[str, Any]) -> str:
-    """The digest of the configuration a runtime `spec` gives the workloads it serves.
+def configuration_of(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """The configuration a runtime `spec` gives the workloads it serves: its
+    `CONFIGURATION_FIELDS`, absent ones as their defaults (so a spec that spells a default
+    out and one that leaves it out give the same configuration)."""
+    return {
+        "environment_variables": spec.get("environment_variables") or {},
+        "data_volume_read_only": bool(spec.get("data_volume_read_only", False)),
+        "volumes": spec.get("volumes") or [],
+        "security_context": spec.get("security_context") or {},
+        "selector": spec.get("selector") or {},
+    }
 
-    Absent fields count as their defaults, so a spec that spells a default out and one
-    that leaves it out give the same configuration.
-    """
-    return digest(
-        {
-            "environment_variables": spec.get("environment_variables") or {},
-            "data_volume_read_only": bool(spec.get("data_volume_read_only", False)),
-            "volumes": spec.get("volumes") or [],
-            "security_context": spec.get("security_context") or {},
-            "selector": spec.get("selector") or {},
-        }
-    )
+
+def configuration_digest(spec: Mapping[str, Any]) -> str:
+    """The digest of `configuration_of(spec)`: what a composition records as pinned."""
+    return digest(configuration_of(spec))
+
+
+def known_configurations(
+    resources: Mapping[str, Resource], retained: Mapping[str, Mapping[str, Any]]
+) -> dict[str, Mapping[str, Any]]:
+    """Every configuration whose values are known, by digest: the `retained` ones and
+    those the runtimes among `resources` give."""
+    known: dict[str, Mapping[str, Any]] = dict(retained)
+    for resource in resources.values():
+        if resource.kind is Kind.RUNTIME:
+            configuration = configuration_of(resource.spec)
+            known.setdefault(digest(configuration), configuration)
+    return known
+
+
+def retain(
+    deployments: Iterable[Deployment],
+    *,
+    resources: Mapping[str, Resource],
+    known: Mapping[str, Mapping[str, Any]],
+) -> dict[str, Mapping[str, Any]]:
+    """The older configurations that compositions of `deployments` are pinned to, by
+    digest: those their runtime among `resources` no longer gives, and whose values are
+    `known`. A state keeps them so that a failed rollout can put a workload back exactly
+    as it ran; the runtime's current configuration needs no copy."""
+    current: dict[str, str] = {}
+    kept: dict[str, Mapping[str, Any]] = {}
+    for deployment in deployments:
+        for composition in deployment.compositions:
+            pinned = composition.configuration
+            if pinned in kept or pinned not in known:
+                continue
+            if composition.runtime not in current:
+                runtime = resources.get(composition.runtime)
+                current[composition.runtime] = (
+                    "" if runtime is None else configuration_digest(runtime.spec)
+                )
+            if pinned != current[composition.runtime]:
+                kept[pinned] = known[pinned]
+    return kept
+
+
+def as_configured(runtime: Resource, configuration: Mapping[str, Any]) -> Resource:
+    """`runtime` as it was when it gave `configuration`: what a workload pinned to an older
+    configuration is written with."""
+    return runtime.with_(spec={**runtime.spec, **configuration})
 
 
 def composition_manifest(

@@ -12,7 +12,9 @@ runtime image version. The version stays pinned, whatever happens to the catalog
 version of the image it runs), an image or a version (single-composition deployments),
 or a dict from experiment ids (and `"*"` for the others) to an image, a version, or None
 (latest). Compositions already on their target are skipped; DISABLED targets are refused;
-DEPRECATED ones warn.
+DEPRECATED ones warn. A composition is pinned to its runtime's configuration the same way:
+a changed runtime leaves it as it runs (`runtime_configuration_outdated` says so) until an
+upgrade rolls it out, on its own version if that is its target.
 
 Owns the deployment and composition objects, the collection, and turning SDK arguments
 into requests. Runtime selection, pinning and what an upgrade means are deployments.py's
@@ -110,6 +112,14 @@ class Composition(Entity):
         """True when a newer version is available, or its own version is DISABLED and any
         other is (then even an older one: a rollback)."""
         return self.available_upgrade is not None
+
+    @property
+    def runtime_configuration_outdated(self) -> bool:
+        """True when the composition runs an older configuration of its runtime than the
+        runtime now gives (environment, volumes, security context, selector, data-volume
+        mode): `upgrade_runtime_image()` rolls it out, on its own version if need be."""
+        composition, snapshot = self._read()
+        return snapshot.resolver.runs_older_configuration(composition)
 
     def _identity(self) -> tuple[str, ...]:
         return (self._deployment, self.experiment_id)
