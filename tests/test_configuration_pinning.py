@@ -251,3 +251,16 @@ def _retained(team: Team) -> dict[str, Any]:
     document, _ = engine.read_state(team.client.backend)
     assert document is not None
     return document.configurations
+
+
+def test_a_configuration_is_the_runtime_fields_its_workload_runs_with() -> None:
+    from reconciler.planning import workloads
+
+    spec = {"model_type": "h2o3_mojo", "runtime_image": "x", "environment_variables": ENV}
+    configuration = workloads.configuration_of(spec)
+    assert tuple(configuration) == workloads.CONFIGURATION_FIELDS
+    assert workloads.configuration_digest(configuration) == workloads.configuration_digest(spec)
+    spelled_out = {**spec, "volumes": [], "selector": {}, "data_volume_read_only": False}
+    assert workloads.configuration_digest(spelled_out) == workloads.configuration_digest(spec)
+    described = {**spec, "description": "new words", "scoring_endpoint": "v2"}
+    assert workloads.configuration_digest(described) == workloads.configuration_digest(spec)

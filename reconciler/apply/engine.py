@@ -33,6 +33,7 @@ from reconciler.planning import deployments, state, workloads
 from reconciler.planning.desired import build_desired
 from reconciler.planning.diff import compute_plan
 from reconciler.planning.plan import Change, DeploymentChange, Plan
+from reconciler.planning.upgrades import Resolver
 from reconciler.targets import Target
 
 TOOL_VERSION = __version__
@@ -120,8 +121,13 @@ def plan_from(prior: state.StateDocument | None, inputs: Inputs) -> Plan:
         locate=lambda address: bootstrap.locate(values, address) if values else address,
     )
     running = prior.deployments_by_address if prior else {}
+    resolver = Resolver(desired)  # one per plan: requests and diff share what it finds
     wanted = deployments.build_deployments(
-        running, catalog=desired, overrides=inputs.overrides, upgrades=inputs.upgrades
+        running,
+        catalog=desired,
+        overrides=inputs.overrides,
+        upgrades=inputs.upgrades,
+        resolver=resolver,
     )
     return compute_plan(
         resources,
@@ -133,6 +139,7 @@ def plan_from(prior: state.StateDocument | None, inputs: Inputs) -> Plan:
         desired_deployments=wanted.deployments,
         warnings=wanted.warnings,
         notes=wanted.notes,
+        resolver=resolver,
     )
 
 

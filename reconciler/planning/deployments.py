@@ -49,11 +49,13 @@ def build_deployments(
     catalog: Mapping[str, Resource],
     overrides: Overrides | None = None,
     upgrades: Sequence[UpgradeRequest] = (),
+    resolver: Resolver | None = None,
 ) -> Wanted:
     """The deployments that applying the requests to `prior` should produce (module doc).
 
     `catalog` is the desired catalog, so a request may use what the same plan creates.
-    Upgrades from the overrides come before `upgrades` (the command line's).
+    Upgrades from the overrides come before `upgrades` (the command line's). `resolver`,
+    over `catalog`, lets the caller share what it finds with the rest of the plan.
     """
     creates = overrides.deployments if overrides else ()
     requests = (*(overrides.upgrades if overrides else ()), *upgrades)
@@ -61,7 +63,7 @@ def build_deployments(
     warnings: list[str] = []
     notes: list[str] = []
     if creates or requests:
-        selector = Selector(Resolver(catalog))
+        selector = Selector(resolver or Resolver(catalog))
         for item in creates:
             where = overrides.where(item.path) if overrides else ""
             existing = desired.get(item.address)

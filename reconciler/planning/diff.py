@@ -52,12 +52,14 @@ def compute_plan(
     desired_deployments: Mapping[str, Deployment] | None = None,
     warnings: Sequence[str] = (),
     notes: Sequence[str] = (),
+    resolver: Resolver | None = None,
 ) -> Plan:
     """The changes from `prior` to `desired` (both keyed by address).
 
     Deployments likewise, from `prior_deployments` to `desired_deployments` (None: they
     stay as they are). `warnings` and `notes` of the requests that built the desired side
-    are carried into the plan.
+    are carried into the plan. `resolver` is one over `desired` that the requests used
+    already: what it found (latest versions, configurations) is not looked up twice.
     """
     changes: list[Change] = []
     for address, after in desired.items():
@@ -80,8 +82,8 @@ def compute_plan(
     changes.sort(key=_apply_order)
     running = prior_deployments or {}
     wanted = running if desired_deployments is None else desired_deployments
-    rolls = _deployment_changes(running, wanted, desired) if wanted is not running else []
-    resolver = Resolver(desired)
+    resolver = resolver or Resolver(desired)
+    rolls = _deployment_changes(running, wanted, resolver) if wanted is not running else []
     available: tuple[AvailableUpgrade, ...] = ()
     if changes and running:
         rolling = frozenset(
@@ -112,12 +114,12 @@ def compute_plan(
 def _deployment_changes(
     prior: Mapping[str, Deployment],
     desired: Mapping[str, Deployment],
-    catalog: Mapping[str, Resource],
+    resolver: Resolver,
 ) -> list[DeploymentChange]:
     """New deployments, and compositions whose pinned version or configuration moves, in
     address order."""
     changes = []
-    resolver: Resolver | None = None
+    catalog = resolver.resources
     for address, after in desired.items():
         before = prior.get(address)
         if before is after:
@@ -133,7 +135,6 @@ def _deployment_changes(
                 and old.configuration == composition.configuration
             ):
                 continue
-            resolver = resolver or Resolver(catalog)
             reconfigured = old.configuration != composition.configuration
             upgrades.append(
                 CompositionUpgrade(

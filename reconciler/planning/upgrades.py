@@ -75,12 +75,13 @@ class Resolver:
     def configuration(self, runtime: str) -> str | None:
         """The digest of the configuration `runtime` gives its workloads now; None when
         there is no such runtime."""
-        if runtime not in self._configurations:
+        try:
+            return self._configurations[runtime]
+        except KeyError:
             resource = self.catalog.resources.get(runtime)
-            self._configurations[runtime] = (
-                None if resource is None else workloads.configuration_digest(resource.spec)
-            )
-        return self._configurations[runtime]
+            found = None if resource is None else workloads.configuration_digest(resource.spec)
+            self._configurations[runtime] = found
+            return found
 
     def runs_older_configuration(self, composition: Composition) -> bool:
         """True when the composition's workload runs an older configuration of its runtime."""
