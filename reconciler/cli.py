@@ -178,7 +178,9 @@ def _parser() -> argparse.ArgumentParser:
         help="plan and apply runtime-image upgrades of deployments",
         description="Roll deployments to other runtime image versions: plan the upgrades, "
         "then apply them (with zero downtime on a cluster). Nothing else upgrades "
-        f"deployments. SPEC: {UPGRADE_SYNTAX}.",
+        "deployments. A composition on an older configuration of its runtime rolls to the "
+        "runtime's current one too, on its own version when that is its target. "
+        f"SPEC: {UPGRADE_SYNTAX}.",
     )
     upgrade.add_argument("specs", nargs="+", metavar="SPEC", help="what to upgrade")
 

@@ -415,9 +415,10 @@ def _execute(
 
     resources = dict(document.by_address)
     running = dict(document.deployments_by_address)
-    # Configurations known before anything lands: the retained ones, and the runtimes' own
-    # as they were, so a runtime changed by this apply can still be rolled back to.
-    known = workloads.known_configurations(document.by_address, document.configurations)
+    # The catalog and retained configurations as they were before anything lands: a
+    # composition pinned to a runtime's configuration that this apply changes can still
+    # be put back on it, and the state keeps it while a composition runs it.
+    prior, retained = document.by_address, document.configurations
     pending = 0
     last_persist = time.monotonic()
 
@@ -428,7 +429,9 @@ def _execute(
             resources,
             tool_version=TOOL_VERSION,
             deployments=running,
-            configurations=workloads.retain(running.values(), resources=resources, known=known),
+            configurations=workloads.retain(
+                running.values(), resources=resources, retained=retained, prior=prior
+            ),
         )
         state.check_successor(stored, new)
         etag = backend.write(state.encode(new), if_match=etag)
@@ -450,7 +453,8 @@ def _execute(
         resources=resources,
         running=running,
         parallelism=parallelism,
-        configurations=known,
+        retained=retained,
+        prior=prior,
     ) as runner:
         for batch in executor.batches(the_plan.changes, size=batching.size):
             if stop.is_set():

@@ -91,9 +91,10 @@ class Executor:
     """Runs changes on `target`, at most `parallelism` at once, until the `with` block ends.
 
     `resources` and `running` are the state's catalog and deployments by address; they are
-    updated in place as changes land. `configurations` are the runtime configurations
-    whose values are known, by digest (workloads.known_configurations): a failed rollout
-    goes back to the one it ran. A failure blocks what depends on it for the executor's
+    updated in place as changes land. `prior` is the catalog before any change landed and
+    `retained` the older configurations the state keeps (default: none of either): a
+    failed rollout goes back to the configuration it ran (workloads.pinned_configuration).
+    A failure blocks what depends on it for the executor's
     lifetime, so deployments that need a failed catalog change are skipped too.
     """
 
@@ -104,16 +105,14 @@ class Executor:
         resources: dict[str, Resource],
         running: dict[str, Deployment],
         parallelism: int,
-        configurations: Mapping[str, Mapping[str, Any]] | None = None,
+        retained: Mapping[str, Mapping[str, Any]] | None = None,
+        prior: Mapping[str, Resource] | None = None,
     ) -> None:
         self.target = target
         self.resources = resources
         self.running = running
-        self.configurations = (
-            workloads.known_configurations(resources, {})
-            if configurations is None
-            else configurations
-        )
+        self.retained = retained or {}
+        self.prior = prior or {}
         self._blocked: set[str] = set()  # addresses whose change failed or was skipped
         self._pool = ThreadPoolExecutor(max_workers=max(1, parallelism))
 
@@ -166,7 +165,8 @@ class Executor:
                 _roll,
                 target=self.target,
                 resources=self.resources,
-                configurations=self.configurations,
+                retained=self.retained,
+                prior=self.prior,
             ),
             tasks,
         )
@@ -255,7 +255,8 @@ def _roll(
     *,
     target: Target,
     resources: Mapping[str, Resource],
-    configurations: Mapping[str, Mapping[str, Any]],
+    retained: Mapping[str, Mapping[str, Any]],
+    prior: Mapping[str, Resource],
 ) -> Composition | errors.ReconcilerError:
     """Write one composition's manifest: on a cluster, a zero-downtime rolling update.
     The composition is recorded pinned to the configuration it was written with."""
@@ -286,7 +287,7 @@ def _roll(
             previous,
             address=address,
             target=target,
-            runtime=_runtime_of(previous, resources=resources, configurations=configurations),
+            runtime=_runtime_of(previous, resources=resources, retained=retained, prior=prior),
             resources=resources,
         )
     return composition.with_(
@@ -299,14 +300,19 @@ def _runtime_of(
     composition: Composition,
     *,
     resources: Mapping[str, Resource],
-    configurations: Mapping[str, Mapping[str, Any]],
+    retained: Mapping[str, Mapping[str, Any]],
+    prior: Mapping[str, Resource],
 ) -> Resource | None:
     """The runtime as it gave the configuration `composition` is pinned to. One whose
     configuration is not known (pinned before configurations were, and older than the
     runtime's) can only be written with the runtime's current one."""
     runtime = resources.get(composition.runtime)
-    pinned = configurations.get(composition.configuration)
-    if runtime is None or pinned is None:
+    if runtime is None or workloads.configuration_digest(runtime.spec) == (
+        composition.configuration
+    ):
+        return runtime
+    pinned = workloads.pinned_configuration(composition, retained=retained, prior=prior)
+    if pinned is None:
         return runtime
     return workloads.as_configured(runtime, pinned)
 

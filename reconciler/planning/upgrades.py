@@ -143,7 +143,8 @@ class Resolver:
                 compositions.append(composition)  # not asked for: it stays
                 continue
             label = f"{deployment.address}  {composition.experiment_id}"
-            older = self.runs_older_configuration(composition)
+            current = self.configuration(composition.runtime)
+            older = current is not None and composition.configuration != current
             target = self._target(
                 targets[key], composition, deployment, where, [] if older else notes
             )
@@ -159,8 +160,7 @@ class Resolver:
             compositions.append(
                 composition.with_(
                     image_version=composition.image_version if target is None else target.address,
-                    configuration=self.configuration(composition.runtime)
-                    or composition.configuration,
+                    configuration=current or composition.configuration,
                 )
             )
         if all(a is b for a, b in zip(compositions, deployment.compositions, strict=True)):

@@ -27,7 +27,7 @@ from typing import Any
 import orjson
 
 from reconciler.addresses import name_of, workspace_of
-from reconciler.model import Composition, Deployment, Kind, Resource
+from reconciler.model import Composition, Deployment, Resource
 
 LABEL_PREFIX = "runtimes.reconciler.dev"
 CONTAINER = "scorer"
@@ -86,42 +86,52 @@ def configuration_digest(spec: Mapping[str, Any]) -> str:
     return hashlib.blake2b(encoded, digest_size=16).hexdigest()
 
 
-def known_configurations(
-    resources: Mapping[str, Resource], retained: Mapping[str, Mapping[str, Any]]
-) -> dict[str, Mapping[str, Any]]:
-    """Every configuration whose values are known, by digest: the `retained` ones and
-    those the runtimes among `resources` give."""
-    known: dict[str, Mapping[str, Any]] = dict(retained)
-    for resource in resources.values():
-        if resource.kind is Kind.RUNTIME:
-            known.setdefault(configuration_digest(resource.spec), configuration_of(resource.spec))
-    return known
+def pinned_configuration(
+    composition: Composition,
+    *,
+    retained: Mapping[str, Mapping[str, Any]],
+    prior: Mapping[str, Resource],
+) -> Mapping[str, Any] | None:
+    """The values of the configuration `composition` is pinned to, when they are known:
+    `retained` by a state, or given by its runtime as it was in the `prior` catalog (a
+    runtime changed since). None for a pin recorded before configurations were."""
+    found = retained.get(composition.configuration)
+    if found is not None:
+        return found
+    before = prior.get(composition.runtime)
+    if before is not None and configuration_digest(before.spec) == composition.configuration:
+        return configuration_of(before.spec)
+    return None
 
 
 def retain(
     deployments: Iterable[Deployment],
     *,
     resources: Mapping[str, Resource],
-    known: Mapping[str, Mapping[str, Any]],
+    retained: Mapping[str, Mapping[str, Any]],
+    prior: Mapping[str, Resource],
 ) -> dict[str, Mapping[str, Any]]:
     """The older configurations that compositions of `deployments` are pinned to, by
-    digest: those their runtime among `resources` no longer gives, and whose values are
-    `known`. A state keeps them so that a failed rollout can put a workload back exactly
-    as it ran; the runtime's current configuration needs no copy."""
+    digest: those their runtime among `resources` no longer gives, with their values
+    (`pinned_configuration`). A state keeps them so that a failed rollout can put a
+    workload back exactly as it ran; a runtime's current configuration needs no copy."""
     current: dict[str, str] = {}
     kept: dict[str, Mapping[str, Any]] = {}
     for deployment in deployments:
         for composition in deployment.compositions:
             pinned = composition.configuration
-            if pinned in kept or pinned not in known:
+            if pinned in kept:
                 continue
             if composition.runtime not in current:
                 runtime = resources.get(composition.runtime)
                 current[composition.runtime] = (
                     "" if runtime is None else configuration_digest(runtime.spec)
                 )
-            if pinned != current[composition.runtime]:
-                kept[pinned] = known[pinned]
+            if pinned == current[composition.runtime]:
+                continue
+            values = pinned_configuration(composition, retained=retained, prior=prior)
+            if values is not None:
+                kept[pinned] = values
     return kept
 
 
