@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import operator
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -70,20 +71,20 @@ def configuration_of(spec: Mapping[str, Any]) -> dict[str, Any]:
 def configuration_digest(spec: Mapping[str, Any]) -> str:
     """The digest of `configuration_of(spec)`: what a composition records as pinned.
 
-    A plan computes one per runtime its deployments use (thousands at scale), so the
-    values are hashed as a tuple in `CONFIGURATION_FIELDS` order, without building the
-    mapping first; `configuration_digest(configuration_of(spec))` is the same digest.
+    A plan takes one per runtime its deployments use (thousands at scale), so the values
+    are hashed as a tuple in `CONFIGURATION_FIELDS` order, picked in one step from a spec
+    that has them all (as validated specs do); `configuration_digest(configuration_of(spec))`
+    is the same digest.
     """
-    get = spec.get
-    values = (
-        get("environment_variables") or {},
-        bool(get("data_volume_read_only", False)),
-        get("volumes") or [],
-        get("security_context") or {},
-        get("selector") or {},
-    )
+    try:
+        values = _PICK_CONFIGURATION(spec)
+    except KeyError:
+        values = tuple(configuration_of(spec).values())
     encoded = orjson.dumps(values, option=orjson.OPT_SORT_KEYS)
     return hashlib.blake2b(encoded, digest_size=16).hexdigest()
+
+
+_PICK_CONFIGURATION = operator.itemgetter(*CONFIGURATION_FIELDS)
 
 
 def pinned_configuration(
