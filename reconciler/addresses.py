@@ -11,6 +11,7 @@ planning/references.py's.
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 from pydantic import BaseModel, ConfigDict
@@ -208,3 +209,30 @@ def workspace_of(address: str) -> str:
 def name_of(address: str) -> str:
     """The last segment: a resource's or deployment's id, or a version's label (`v1.6.0`)."""
     return address.rsplit("/", 1)[1]
+
+
+# Kubernetes object names are DNS subdomains: lowercase letters, digits, '-' and '.'.
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_MAX_NAME = 253
+
+
+def kube_name(text: str) -> str:
+    """`text` as a valid Kubernetes object name: itself when it is one, else its invalid
+    characters (ids may hold `_`) as '-' and a digest of the original, so `a_b` and `a-b`
+    stay apart."""
+    if len(text) <= _MAX_NAME and _DNS_SUBDOMAIN.match(text):
+        return text
+    tag = hashlib.sha256(text.encode()).hexdigest()[:8]
+    base = re.sub(r"[^a-z0-9.-]+", "-", text.lower()).strip("-.")[: _MAX_NAME - 9]
+    return f"{base}-{tag}" if base else tag
+
+
+def object_name(address: str) -> str:
+    """The name of the object at a resource or composition address on a cluster:
+    `<id>`, `<image id>.<version>`, or `<deployment id>-<experiment id>`."""
+    found = parse_composition(address)
+    if found is not None:
+        deployment, experiment = found
+        return kube_name(f"{name_of(deployment)}-{experiment}")
+    parsed = Address.parse(address)
+    return kube_name(f"{parsed.id}.{parsed.version}" if parsed.version else parsed.id)

@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from reconciler import __version__, errors
+from reconciler import __version__, errors, sensitive
 from reconciler.backends import DEFAULT_STATE
 from reconciler.targets import DEFAULT_TARGET
 
@@ -233,7 +233,9 @@ def _parser() -> argparse.ArgumentParser:
         help="plan and apply runtime-image upgrades of deployments",
         description="Roll deployments to other runtime image versions: plan the upgrades, "
         "then apply them (with zero downtime on a cluster). Nothing else upgrades "
-        f"deployments. SPEC: {UPGRADE_SYNTAX}.",
+        "deployments. A composition on an older configuration of its runtime rolls to the "
+        "runtime's current one too, on its own version when that is its target. "
+        f"SPEC: {UPGRADE_SYNTAX}.",
     )
     upgrade.add_argument("specs", nargs="+", metavar="SPEC", help="what to upgrade")
 
@@ -272,8 +274,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     # traverse them again and again (a third of a large plan's time) and free nothing.
     gc.disable()
     colour = False
+    # Names the user marks sensitive: the setting first, so even an error reading the
+    # values hides them; `sensitiveNames` in the values adds to it once they are read.
+    sensitivity = sensitive.Sensitivity(
+        names=sensitive.names_from_setting(os.environ.get("RECONCILER_SENSITIVE_NAMES"))
+    )
+    parsed: argparse.Namespace | None = None
     try:
         args = _parser().parse_args(argv)
+        args.sensitivity = sensitivity
+        parsed = args
         colour = (
             not getattr(args, "no_color", False)
             and sys.stdout.isatty()
@@ -284,7 +294,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except errors.ReconcilerError as exc:
         from reconciler import render
 
-        sys.stderr.write(render.error_text(exc, colour=colour and sys.stderr.isatty()))
+        if parsed is not None:
+            sensitivity = parsed.sensitivity  # with the names the values marked, once read
+        sys.stderr.write(
+            render.error_text(exc, colour=colour and sys.stderr.isatty(), sensitivity=sensitivity)
+        )
         return 1
     except KeyboardInterrupt:
         sys.stderr.write("Interrupted.\n")
@@ -321,6 +335,7 @@ def _inputs(args: argparse.Namespace) -> Inputs:
         from reconciler.inputs.values import load_values
 
         values = load_values(args.values, args.set, args.set_string, chart=args.chart)
+        args.sensitivity = args.sensitivity.with_names(sensitive.names_from_values(values.data))
     if args.overrides:
         from reconciler.inputs.overrides import load_overrides
 
@@ -338,15 +353,15 @@ def _fmt(args: argparse.Namespace) -> str:
     return str(args.format)
 
 
-def _print_plan(plan: Plan, fmt: str, colour: bool) -> None:
+def _print_plan(plan: Plan, fmt: str, colour: bool, *, sensitivity: sensitive.Sensitivity) -> None:
     from reconciler import render
 
     if fmt == "json":
-        sys.stdout.write(render.plan_json(plan))
+        sys.stdout.write(render.plan_json(plan, sensitivity=sensitivity))
     elif fmt == "markdown":
-        sys.stdout.write(render.plan_markdown(plan))
+        sys.stdout.write(render.plan_markdown(plan, sensitivity=sensitivity))
     else:
-        sys.stdout.write(render.plan_text(plan, colour=colour))
+        sys.stdout.write(render.plan_text(plan, colour=colour, sensitivity=sensitivity))
 
 
 def _cmd_plan(args: argparse.Namespace, colour: bool) -> int:
@@ -361,7 +376,7 @@ def _cmd_plan(args: argparse.Namespace, colour: bool) -> int:
         the_plan = dataclasses.replace(the_plan, changes=(), deployments=(), available=())
     if args.out:
         planfile.save(the_plan, args.out)
-    _print_plan(the_plan, _fmt(args), colour)
+    _print_plan(the_plan, _fmt(args), colour, sensitivity=args.sensitivity)
     if args.out and _fmt(args) == "human":
         sys.stdout.write(
             f"Saved the plan to {args.out}; apply it with: reconciler apply {args.out}\n"
@@ -409,7 +424,7 @@ def _cmd_apply(args: argparse.Namespace, colour: bool) -> int:
         display.expect(sum(len(c.compositions_to_write()) for c in plan.deployments))
         if saved is not None:
             return True  # reviewed when it was saved: neither shown nor asked again
-        _print_plan(plan, fmt, colour)
+        _print_plan(plan, fmt, colour, sensitivity=args.sensitivity)
         if args.auto_approve:
             return True
         answer = input("Apply these changes? Only 'yes' will be accepted: ")
@@ -440,7 +455,7 @@ def _cmd_apply(args: argparse.Namespace, colour: bool) -> int:
         signal.signal(signal.SIGTERM, previous)
         display.close()
     if not result.plan.has_changes:
-        _print_plan(result.plan, fmt, colour)
+        _print_plan(result.plan, fmt, colour, sensitivity=args.sensitivity)
         return 0
     serial = result.state.serial if result.state else None
     out = sys.stdout if fmt == "human" else sys.stderr
@@ -474,7 +489,7 @@ def _refresh_only(args: argparse.Namespace, colour: bool) -> int:
     found, written = engine.refresh_only(
         open_backend(args.state), open_target(args.target), lock_timeout=args.lock_timeout
     )
-    _print_plan(found, _fmt(args), colour)
+    _print_plan(found, _fmt(args), colour, sensitivity=args.sensitivity)
     if written is not None:
         (sys.stdout if _fmt(args) == "human" else sys.stderr).write(
             f"Refresh complete! {len(found.drift)} objects changed outside the tool recorded "
@@ -509,13 +524,13 @@ def _cmd_show(args: argparse.Namespace, colour: bool) -> int:
     from reconciler.backends import open_backend
 
     if args.planfile:
-        _print_plan(planfile.load(args.planfile), _fmt(args), colour)
+        _print_plan(planfile.load(args.planfile), _fmt(args), colour, sensitivity=args.sensitivity)
         return 0
     document, _ = engine.read_state(open_backend(args.state))
     if document is None:
         sys.stdout.write("No state yet: nothing has been applied.\n")
     elif _fmt(args) == "json":
-        sys.stdout.write(render.state_json(document))
+        sys.stdout.write(render.state_json(document, sensitivity=args.sensitivity))
     else:
         sys.stdout.write(f"State serial {document.serial}, lineage {document.lineage}\n")
         sys.stdout.write(render.state_list(document.resources, document.deployments))
@@ -564,7 +579,7 @@ def _cmd_state(args: argparse.Namespace, colour: bool) -> int:
         raise errors.NotFoundError(
             f"{args.address} is not in the state", hint="see `reconciler state list`"
         )
-    sys.stdout.write(render.resource_json(resources[args.address]))
+    sys.stdout.write(render.resource_json(resources[args.address], sensitivity=args.sensitivity))
     return 0
 
 
@@ -663,13 +678,18 @@ def _cmd_review(args: argparse.Namespace, colour: bool) -> int:
         tool_version=engine.TOOL_VERSION,
         base_absent=absent,
     )
+    names = (
+        *sensitive.names_from_values(base_values.data),
+        *sensitive.names_from_values(head.data),
+    )
+    hidden = args.sensitivity.with_names(names)
     fmt = _fmt(args)
     if fmt == "json":
-        sys.stdout.write(render.review_json(result))
+        sys.stdout.write(render.review_json(result, sensitivity=hidden))
     elif fmt == "markdown":
-        sys.stdout.write(render.review_markdown(result))
+        sys.stdout.write(render.review_markdown(result, sensitivity=hidden))
     else:
-        sys.stdout.write(render.review_text(result, colour=colour))
+        sys.stdout.write(render.review_text(result, colour=colour, sensitivity=hidden))
     return 0
 
 

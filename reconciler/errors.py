@@ -5,26 +5,68 @@ Every error a user can meet is a `ReconcilerError` with three parts: a one-line
 what to do next. Library errors (yaml, botocore, OS errors) are wrapped where they
 happen with `raise ... from exc`; the CLI renders every error in one place and exits 1.
 
+No error shows a secret: every part is read through sensitive.py's rule (the default
+one, or the `Sensitivity` a caller attached with `redacted_with`), so a quoted source line,
+an echoed `--set` expression or a message naming a value never carries a password.
+
+Where the documented Python client raises a builtin (`ValueError`, `TypeError`), the SDK
+raises one of ours that is also that builtin (`ArgumentError`, `ArgumentTypeError`,
+`ClientTypeError`, `FilterError`, `UpgradeTargetError`), as pyinfra's
+`OperationValueError(OperationError, ValueError)` does, so code written for the client
+catches it.
+
 What this module does not do: format colours or decide exit codes (render.py, cli.py).
 """
 
 from __future__ import annotations
+
+from reconciler import sensitive
 
 
 class ReconcilerError(Exception):
     """Base of every user-facing error.
 
     `detail` names what is wrong and where (file and path, or address); `hint` says what
-    to do about it. Both may be empty when the summary says it all.
+    to do about it. Both may be empty when the summary says it all. All three read with
+    secret-looking values redacted.
     """
 
     default_hint = ""
 
     def __init__(self, summary: str, *, detail: str = "", hint: str = "") -> None:
-        super().__init__(summary)
-        self.summary = summary
-        self.detail = detail
-        self.hint = hint or self.default_hint
+        self._sensitivity = sensitive.DEFAULT
+        self._summary = summary
+        self._detail = detail
+        self._hint = hint or self.default_hint
+        super().__init__(self.summary)
+
+    def redacted_with(self, sensitivity: sensitive.Sensitivity) -> ReconcilerError:
+        """This error, read from now on with `sensitivity` (names the user marked)."""
+        self._sensitivity = sensitivity
+        self.args = (self.summary,)
+        return self
+
+    @property
+    def summary(self) -> str:
+        return self._sensitivity.redact_text(self._summary)
+
+    @property
+    def detail(self) -> str:
+        return self._sensitivity.redact_text(self._detail)
+
+    @detail.setter
+    def detail(self, text: str) -> None:
+        # Callers add to an error on its way up (what became of the lock): they read the
+        # redacted text and write it back with more, so nothing secret returns.
+        self._detail = text
+
+    @property
+    def hint(self) -> str:
+        return self._sensitivity.redact_text(self._hint)
+
+    @hint.setter
+    def hint(self, text: str) -> None:
+        self._hint = text
 
     def __str__(self) -> str:
         parts = [self.summary]
@@ -45,13 +87,24 @@ class InputError(ReconcilerError):
         self, summary: str, *, source: str = "", path: str = "", detail: str = "", hint: str = ""
     ) -> None:
         where = ":".join(p for p in (source, path) if p)
+        self.source = source
+        self.path = path
+        self._where = where
+        self._message = summary
         super().__init__(
             f"{where}: {summary}" if where else summary,
             detail=detail,
             hint=hint,
         )
-        self.source = source
-        self.path = path
+
+    @property
+    def summary(self) -> str:
+        if not (self.path and self._sensitivity.name(self.path)):
+            return super().summary
+        # A message about a secret's place ("expected a string, got 1234") must not show
+        # what it found there.
+        message = self._sensitivity.redact_values_in(self._message)
+        return self._sensitivity.redact_text(f"{self._where}: {message}")
 
 
 class ValuesError(InputError):
@@ -67,7 +120,24 @@ class PlanFileError(InputError):
 
 
 class UsageError(ReconcilerError):
-    """The command line asks for something inconsistent."""
+    """The command line (or an SDK call) asks for something inconsistent."""
+
+
+class ArgumentError(InputError, ValueError):
+    """An SDK argument has a value the call cannot take (also a ValueError)."""
+
+
+class ArgumentTypeError(InputError, TypeError):
+    """An SDK argument is of a type the call cannot take (also a TypeError)."""
+
+
+class ClientTypeError(UsageError, TypeError):
+    """`Client()` was given an argument of a type it cannot take (also a TypeError)."""
+
+
+class FilterError(UsageError, ValueError):
+    """`list()` or `count()` was asked to filter by a field objects do not have (also a
+    ValueError, as the documented client raises)."""
 
 
 # Planning: rules of the domain that refuse a requested change.
@@ -79,6 +149,11 @@ class PlanError(ReconcilerError):
 
 class CeilingError(PlanError):
     """A user request would lift a resource above the platform's state (the ceiling rule)."""
+
+
+class UpgradeTargetError(PlanError, ValueError):
+    """An upgrade target does not fit the deployment: one image or version for several
+    compositions, or an image with no available version (also a ValueError)."""
 
 
 class NotFoundError(ReconcilerError):

@@ -7,7 +7,7 @@ file). The effective state is derived from them by planning/ceiling.py, never st
 
 A deployment (`workspaces/<ws>/deployments/<id>`) is not a catalog resource: it has no
 intents and no source, only compositions, one per experiment, each pinned to the image
-version it runs.
+version and the runtime configuration it runs.
 
 Pure: no files, no clock. Rules that combine several resources (availability, latest
 version) live in planning/availability.py; the two-source rule in planning/ceiling.py;
@@ -170,8 +170,12 @@ class Composition(BaseModel):
 
     `runtime` and `image_version` are addresses. `image_version` changes only when the
     composition is upgraded, whatever happens to the catalog afterwards: that is what
-    keeps running models on the image they were validated with. `last_applied` is the
-    digest of the manifest the target holds ("" until apply wrote it).
+    keeps running models on the image they were validated with. `configuration` pins the
+    runtime's configuration the same way: the digest of the runtime fields its workload
+    was written with (planning/workloads.py), "" when that is not known (a workload
+    written before configurations were pinned that differs from what its runtime now
+    says), which counts as older than any. `last_applied` is the digest of the manifest
+    the target holds ("" until apply wrote it).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -180,6 +184,7 @@ class Composition(BaseModel):
     runtime: str
     image_version: str
     replicas: int = Field(default=1, ge=1)
+    configuration: str = ""
     last_applied: str = ""
 
     def with_(self, **changes: Any) -> Composition:

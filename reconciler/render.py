@@ -3,22 +3,24 @@
 Human output reads like Terraform's: one line per change led by its symbol, field
 diffs beneath, state moves naming the deciding source (and both intents when the
 ceiling holds one), one `⇡` line per composition that rolls, then what reviewers should
-know (warnings, upgrades the plan makes available, skipped compositions) and a
-`Plan: …` summary line. Colour only when asked (the CLI asks on a terminal). Values
-of environment variables whose names look secret are redacted in every format.
+know (warnings, upgrades the plan makes available, compositions left on an older
+configuration of their runtime, skipped compositions) and a `Plan: …` summary line. A
+plan with nothing to apply says "No changes" only when every workload runs what its
+runtime and version say. Colour only when asked (the CLI asks on a terminal). Nothing here
+prints secrets: environment values and errors go through sensitive.py's rule, with the
+names the caller's `Sensitivity` adds.
 
 Views only: no decisions. What changes is planning/diff.py's; what is printed where is cli.py's.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import orjson
 
-from reconciler import errors
+from reconciler import errors, sensitive
 from reconciler.addresses import image_of, name_of
 from reconciler.model import Deployment, Kind, Resource
 from reconciler.planning import ceiling, plan_codec
@@ -29,6 +31,7 @@ from reconciler.planning.plan import (
     Change,
     CompositionUpgrade,
     DeploymentChange,
+    OutdatedConfiguration,
     Plan,
     Summary,
 )
@@ -46,6 +49,11 @@ _COLOURS = {
 AVAILABLE_HEADING = (
     "Upgrades available after this plan (information: nothing rolls until upgraded):"
 )
+OUTDATED_HEADING = (
+    "Deployments on an older configuration of their runtime after this plan "
+    "(information: nothing rolls until upgraded):"
+)
+NO_CHANGES = "No changes. The catalog matches the configuration."
 
 
 class Style:
@@ -59,37 +67,32 @@ class Style:
         return self.paint(text, "1")
 
 
-# Environment variables are where secrets end up in practice (a scorer's API token, a
-# database password): values under names like these are never printed, in any format.
-SENSITIVE_NAME = re.compile(
-    r"(?i)(secret|token|passw(or)?d|credential|private|api[_-]?key|access[_-]?key|auth)"
-)
-REDACTED = "(sensitive value)"
-
-
-def _sensitive(path: str) -> bool:
-    return bool(SENSITIVE_NAME.search(path.rsplit(".", 1)[-1]))
+REDACTED = sensitive.REDACTED
+Sensitivity = sensitive.Sensitivity
 
 
 def _value(value: Any) -> str:
     return orjson.dumps(value).decode() if not isinstance(value, int | float) else str(value)
 
 
-def _redact_resource(record: dict[str, Any] | None) -> None:
-    env = (record or {}).get("spec", {}).get("environment_variables")
-    for name in env or ():
-        if _sensitive(name):
-            env[name] = REDACTED
+def _redact_resource(record: dict[str, Any] | None, sensitivity: Sensitivity) -> None:
+    spec = (record or {}).get("spec", {})
+    if spec.get("environment_variables"):
+        spec["environment_variables"] = sensitivity.redact_env(spec["environment_variables"])
 
 
-def _redact_changes(changes: list[dict[str, Any]]) -> None:
+def _redact_changes(changes: list[dict[str, Any]], sensitivity: Sensitivity) -> None:
     """Redact the sensitive values of changes in their JSON form, in place."""
     for change in changes:
-        _redact_resource(change["before"])
-        _redact_resource(change["after"])
+        _redact_resource(change["before"], sensitivity)
+        _redact_resource(change["after"], sensitivity)
         for item in change["fields"]:
-            if _sensitive(item["path"]):
+            path = item["path"]
+            if sensitivity.hides(path, item["before"]) or sensitivity.hides(path, item["after"]):
                 item["before"] = item["after"] = REDACTED
+            else:
+                item["before"] = sensitivity.redact_data(item["before"])
+                item["after"] = sensitivity.redact_data(item["after"])
 
 
 def summary_line(summary: Summary) -> str:
@@ -128,16 +131,18 @@ def _describe(resource: Resource) -> str:
     return f"({', '.join(parts)})" if parts else ""
 
 
-def _details(change: Change) -> Iterable[str]:
+def _details(change: Change, sensitivity: Sensitivity) -> Iterable[str]:
     for item in change.fields:
-        if _sensitive(item.path):
+        if sensitivity.hides(item.path, item.before) or sensitivity.hides(item.path, item.after):
             yield f"{item.path}: {REDACTED} changed"
-        elif item.before is None:
-            yield f"{item.path}: + {_value(item.after)}"
-        elif item.after is None:
-            yield f"{item.path}: - {_value(item.before)}"
+            continue
+        before, after = sensitivity.redact_data(item.before), sensitivity.redact_data(item.after)
+        if before is None:
+            yield f"{item.path}: + {_value(after)}"
+        elif after is None:
+            yield f"{item.path}: - {_value(before)}"
         else:
-            yield f"{item.path}: {_value(item.before)} → {_value(item.after)}"
+            yield f"{item.path}: {_value(before)} → {_value(after)}"
     if change.move is not None:
         move = change.move
         source = move.source.label if move.source else "default"
@@ -149,8 +154,11 @@ def _details(change: Change) -> Iterable[str]:
 
 
 def _version_move(upgrade: CompositionUpgrade) -> str:
-    """`v1.5.4 → v1.6.0`, naming the images when the composition changes image."""
+    """`v1.5.4 → v1.6.0`, naming the images when the composition changes image; `v1.5.4`
+    when it stays on its version."""
     before, after = name_of(upgrade.before), name_of(upgrade.after)
+    if upgrade.before == upgrade.after:
+        return before
     if image_of(upgrade.before) != image_of(upgrade.after):
         before = f"{name_of(image_of(upgrade.before))} {before}"
         after = f"{name_of(image_of(upgrade.after))} {after}"
@@ -158,9 +166,16 @@ def _version_move(upgrade: CompositionUpgrade) -> str:
 
 
 def _rollout(upgrade: CompositionUpgrade) -> str:
-    """`exp-1: v1.5.4 → v1.6.0 (image registry/repo:v1.6.0)`."""
+    """`exp-1: v1.5.4 → v1.6.0 (image registry/repo:v1.6.0)`; a composition that keeps its
+    version and moves to its runtime's configuration: `exp-1: v1.5.4 (configuration of
+    RUNTIME)`."""
     extra = f"; {upgrade.reason}" if upgrade.reason else ""
-    return f"{upgrade.experiment_id}: {_version_move(upgrade)} (image {upgrade.image}{extra})"
+    configuration = f"configuration of {upgrade.configuration}" if upgrade.configuration else ""
+    if upgrade.before == upgrade.after:
+        details = configuration + extra
+    else:
+        details = f"image {upgrade.image}" + (f"; {configuration}" if configuration else "") + extra
+    return f"{upgrade.experiment_id}: {_version_move(upgrade)} ({details})"
 
 
 def _composition_lines(deployment: Deployment) -> list[str]:
@@ -198,6 +213,27 @@ def _available(item: AvailableUpgrade) -> str:
     return f"{item.deployment}  {item.experiment_id}: {move}"
 
 
+def _outdated(item: OutdatedConfiguration) -> str:
+    return f"{item.deployment}  {item.experiment_id}: runs an older configuration of {item.runtime}"
+
+
+def _nothing_to_apply(plan: Plan) -> str:
+    """The headline of a plan without changes: "No changes" only when no workload differs
+    from what its runtime says."""
+    if not plan.outdated:
+        return NO_CHANGES
+    count = len(plan.outdated)
+    if count == 1:
+        return (
+            "Nothing to apply, but 1 composition runs an older configuration of its runtime: "
+            "an upgrade rolls it out."
+        )
+    return (
+        f"Nothing to apply, but {count} compositions run an older configuration of their "
+        "runtime: an upgrade rolls them out."
+    )
+
+
 def _information(plan: Plan, style: Style) -> list[str]:
     lines: list[str] = []
     if plan.warnings:
@@ -206,6 +242,9 @@ def _information(plan: Plan, style: Style) -> list[str]:
     if plan.available:
         lines += ["", AVAILABLE_HEADING]
         lines += [f"  - {_available(item)}" for item in plan.available]
+    if plan.outdated:
+        lines += ["", OUTDATED_HEADING]
+        lines += [f"  - {_outdated(item)}" for item in plan.outdated]
     if plan.notes:
         lines += ["", "Notes:"]
         lines += [f"  - {note}" for note in plan.notes]
@@ -215,14 +254,18 @@ def _information(plan: Plan, style: Style) -> list[str]:
 DRIFT_HEADING = "Changed outside the tool (apply writes them again):"
 
 
-def _drift_value(path: str, value: Any) -> str:
+def _drift_hides(path: str, value: Any, sensitivity: Sensitivity) -> bool:
     # A Deployment's env entries carry their names apart from their values: hide them all.
-    if _sensitive(path) or ".env[" in path:
+    return ".env[" in path or sensitivity.hides(path, value)
+
+
+def _drift_value(path: str, value: Any, sensitivity: Sensitivity) -> str:
+    if _drift_hides(path, value, sensitivity):
         return REDACTED
-    return "(removed)" if value is None else _value(value)
+    return "(removed)" if value is None else _value(sensitivity.redact_data(value))
 
 
-def _drift_items(plan: Plan) -> list[tuple[str, str, list[str]]]:
+def _drift_items(plan: Plan, sensitivity: Sensitivity) -> list[tuple[str, str, list[str]]]:
     """(symbol, address, details) for each object drifted on the target."""
     items = []
     for item in plan.drift:
@@ -230,7 +273,8 @@ def _drift_items(plan: Plan) -> list[tuple[str, str, list[str]]]:
             items.append(("-", item.address, ["deleted outside the tool"]))
             continue
         details = [
-            f"{f.path}: {_drift_value(f.path, f.after)} → {_drift_value(f.path, f.before)}"
+            f"{f.path}: {_drift_value(f.path, f.after, sensitivity)} → "
+            f"{_drift_value(f.path, f.before, sensitivity)}"
             for f in item.fields
         ]
         details += [
@@ -241,71 +285,81 @@ def _drift_items(plan: Plan) -> list[tuple[str, str, list[str]]]:
     return items
 
 
-def _drift_lines(plan: Plan, style: Style) -> list[str]:
+def _drift_lines(plan: Plan, style: Style, sensitivity: Sensitivity) -> list[str]:
     if not plan.drift:
         return []
     lines = ["", style.paint(DRIFT_HEADING, "33")]
-    for symbol, address, details in _drift_items(plan):
+    for symbol, address, details in _drift_items(plan, sensitivity):
         lines.append(f"  {symbol:>3} {style.bold(address)}")
         lines.extend(f"        {detail}" for detail in details)
     return lines
 
 
-def plan_text(plan: Plan, *, colour: bool = False) -> str:
+def plan_text(
+    plan: Plan, *, colour: bool = False, sensitivity: Sensitivity = sensitive.DEFAULT
+) -> str:
     style = Style(colour)
     if not plan.has_changes:
-        lines = ["No changes. The catalog matches the configuration.", *_information(plan, style)]
+        lines = [_nothing_to_apply(plan), *_information(plan, style)]
         return "\n".join(lines) + "\n"
     lines = ["Runtime reconciler will perform the following actions:", ""]
     for change in plan.changes:
         symbol = style.paint(f"{change.action.value:>3}", _COLOURS[change.action])
         head = _headline(change)
         lines.append(f"  {symbol} {style.bold(change.address)}" + (f"  {head}" if head else ""))
-        lines.extend(f"        {detail}" for detail in _details(change))
+        lines.extend(f"        {detail}" for detail in _details(change, sensitivity))
     for deployment in plan.deployments:
         for mark, head, details in _deployment_lines(deployment):
             symbol = style.paint(f"{mark:>3}", _COLOURS[Action(mark)])
             lines.append(f"  {symbol} {style.bold(deployment.address)}  {head}")
             lines.extend(f"        {detail}" for detail in details)
-    lines += _drift_lines(plan, style)
+    lines += _drift_lines(plan, style, sensitivity)
     lines += _information(plan, style)
     lines += ["", style.bold(summary_line(plan.summary)), ""]
     return "\n".join(lines)
 
 
-def plan_json(plan: Plan) -> str:
+def plan_json(plan: Plan, *, sensitivity: Sensitivity = sensitive.DEFAULT) -> str:
     """The plan's JSON form with sensitive values redacted (saved plan files keep them)."""
     data = plan_codec.to_dict(plan)
-    _redact_changes(data["changes"])
+    _redact_changes(data["changes"], sensitivity)
     for item in data.get("drift", ()):
         for entry in item["fields"]:
-            if _sensitive(entry["path"]) or ".env[" in entry["path"]:
+            if any(_drift_hides(entry["path"], entry[k], sensitivity) for k in ("before", "after")):
                 entry["before"] = entry["after"] = REDACTED
+            else:
+                entry["before"] = sensitivity.redact_data(entry["before"])
+                entry["after"] = sensitivity.redact_data(entry["after"])
     return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n"
 
 
-def plan_markdown(plan: Plan) -> str:
+def plan_markdown(plan: Plan, *, sensitivity: Sensitivity = sensitive.DEFAULT) -> str:
     """A pull-request comment: the summary, then a table of changes."""
     out = ["### runtime-reconciler plan", "", f"**{summary_line(plan.summary)}**", ""]
-    if not plan.has_changes:
-        out.append("No changes. The catalog matches the configuration.")
+    if not plan.has_changes and not plan.outdated:
+        out.append(NO_CHANGES)
         return "\n".join(out) + "\n"
-    out += ["| | resource | details |", "|---|---|---|"]
+    if not plan.has_changes:
+        out.append(_nothing_to_apply(plan))
+    else:
+        out += ["| | resource | details |", "|---|---|---|"]
     for change in plan.changes:
-        details = [_headline(change), *_details(change)]
+        details = [_headline(change), *_details(change, sensitivity)]
         cell = "<br>".join(d.replace("|", "\\|") for d in details if d)
         out.append(f"| `{change.action.value}` | `{change.address}` | {cell} |")
     for deployment in plan.deployments:
         for mark, head, more in _deployment_lines(deployment):
             cell = "<br>".join(d.replace("|", "\\|") for d in (head, *more) if d)
             out.append(f"| `{mark}` | `{deployment.address}` | {cell} |")
-    for symbol, address, details in _drift_items(plan):
+    for symbol, address, details in _drift_items(plan, sensitivity):
         cell = "<br>".join(d.replace("|", "\\|") for d in ["changed outside the tool", *details])
         out.append(f"| `{symbol}` | `{address}` | {cell} |")
     if plan.warnings:
         out += ["", "**Warnings**", ""] + [f"- {w}" for w in plan.warnings]
     if plan.available:
         out += ["", f"**{AVAILABLE_HEADING}**", ""] + [f"- {_available(a)}" for a in plan.available]
+    if plan.outdated:
+        out += ["", f"**{OUTDATED_HEADING}**", ""] + [f"- {_outdated(o)}" for o in plan.outdated]
     if plan.notes:
         out += ["", "**Notes**", ""] + [f"- {n}" for n in plan.notes]
     return "\n".join(out) + "\n"
@@ -376,9 +430,7 @@ def _deployment_report(
     for address in sorted(changes):
         change = changes[address]
         moved = {u.experiment_id: u for u in change.upgrades}
-        parts = [
-            f"{e} {_version_move(moved[e])}" if e in moved else e for e in done.get(address, [])
-        ]
+        parts = [_rolled(moved[e]) if e in moved else e for e in done.get(address, [])]
         if address in trouble:
             counts["failed"] += 1
             done_part = [f"done: {', '.join(parts)}"] if parts else []
@@ -393,8 +445,22 @@ def _deployment_report(
     return f"; deployments: {totals}", lines
 
 
-def error_text(error: errors.ReconcilerError, *, colour: bool = False) -> str:
+def _rolled(upgrade: CompositionUpgrade) -> str:
+    """`exp-1 v1.5.4 → v1.6.0`, and `(new configuration)` when it took its runtime's."""
+    extra = " (new configuration)" if upgrade.configuration else ""
+    return f"{upgrade.experiment_id} {_version_move(upgrade)}{extra}"
+
+
+def error_text(
+    error: errors.ReconcilerError,
+    *,
+    colour: bool = False,
+    sensitivity: Sensitivity | None = None,
+) -> str:
+    """The error as the CLI prints it; `sensitivity` adds the names the user marked."""
     style = Style(colour)
+    if sensitivity is not None:
+        error.redacted_with(sensitivity)
     lines = [style.paint("Error: ", "31;1") + error.summary]
     lines += [f"  {line}" for line in error.detail.splitlines()]
     if error.hint:
@@ -422,20 +488,25 @@ def deployment_json(deployment: Deployment) -> str:
     )
 
 
-def resource_json(resource: Resource) -> str:
+def resource_json(resource: Resource, *, sensitivity: Sensitivity = sensitive.DEFAULT) -> str:
     data = resource.model_dump(mode="json")
     effective = ceiling.effective(resource.platform, resource.user)
     data["state"] = effective.state.value
     data["state_reason"] = effective.reason
-    _redact_resource(data)
+    _redact_resource(data, sensitivity)
     return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n"
 
 
-def state_json(document: StateDocument) -> str:
+def state_json(document: StateDocument, *, sensitivity: Sensitivity = sensitive.DEFAULT) -> str:
     """The state document as JSON, sensitive values redacted (the file itself keeps them)."""
     data = document.model_dump(mode="json")
     for resource in data["resources"]:
-        _redact_resource(resource)
+        _redact_resource(resource, sensitivity)
+    for configuration in data["configurations"].values():
+        if configuration.get("environment_variables"):
+            configuration["environment_variables"] = sensitivity.redact_env(
+                configuration["environment_variables"]
+            )
     return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n"
 
 
@@ -505,7 +576,9 @@ def _roll_lines(roll: Roll) -> tuple[str, list[str]]:
     return head, lines or ["nothing to roll"]
 
 
-def review_text(review: Review, *, colour: bool = False) -> str:
+def review_text(
+    review: Review, *, colour: bool = False, sensitivity: Sensitivity = sensitive.DEFAULT
+) -> str:
     style = Style(colour)
     lines = [style.bold(REVIEW_TITLE), *(f"  {line}" for line in _sides(review)), ""]
     plan = review.catalog
@@ -515,7 +588,7 @@ def review_text(review: Review, *, colour: bool = False) -> str:
             symbol = style.paint(f"{change.action.value:>3}", _COLOURS[change.action])
             head = _headline(change)
             lines.append(f"  {symbol} {style.bold(change.address)}" + (f"  {head}" if head else ""))
-            lines.extend(f"        {detail}" for detail in _details(change))
+            lines.extend(f"        {detail}" for detail in _details(change, sensitivity))
     else:
         lines.append("Catalog changes from base to head: none.")
     if plan.warnings:
@@ -536,10 +609,10 @@ def review_text(review: Review, *, colour: bool = False) -> str:
     return "\n".join(lines)
 
 
-def review_json(review: Review) -> str:
+def review_json(review: Review, *, sensitivity: Sensitivity = sensitive.DEFAULT) -> str:
     """The review's JSON form (`schemas/review.schema.json`), sensitive values redacted."""
     data = review_module.to_dict(review)
-    _redact_changes(data["changes"])
+    _redact_changes(data["changes"], sensitivity)
     return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n"
 
 
@@ -547,7 +620,7 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def review_markdown(review: Review) -> str:
+def review_markdown(review: Review, *, sensitivity: Sensitivity = sensitive.DEFAULT) -> str:
     """A pull-request comment: the blast radius first, then the catalog changes."""
     out = ["### runtime-reconciler review", "", f"**{review_summary_line(review)}**", ""]
     out += [f"- {line}" for line in _sides(review)]
@@ -577,7 +650,7 @@ def review_markdown(review: Review) -> str:
     if review.catalog.changes:
         out += ["| | resource | details |", "|---|---|---|"]
         for change in review.catalog.changes:
-            details = [_headline(change), *_details(change)]
+            details = [_headline(change), *_details(change, sensitivity)]
             cell = "<br>".join(_cell(d) for d in details if d)
             out.append(f"| `{change.action.value}` | `{change.address}` | {cell} |")
     else:

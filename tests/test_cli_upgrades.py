@@ -2,7 +2,8 @@
 
 The examples' catalog with two deployments declared in an overrides file: `prod/fraud`
 (two compositions on the DAI MOJO scorer v1.11.2 through the LTS runtime) and `prod/solo`
-(one composition on the H2O-3 scorer's latest, v1.6.0).
+(one composition on the H2O-3 scorer's latest, v1.6.0). A change of the H2O-3 MOJO
+runtime's environment leaves `prod/solo` on an older configuration until it is upgraded.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ import json
 import shutil
 from pathlib import Path
 
+import jsonschema
 import pytest
 import yaml
 
-from tests.runner import EXAMPLES, reconciler, snapshot
+from tests.runner import EXAMPLES, REPO, reconciler, snapshot
 
 DEPLOYMENTS = """\
 workspaces:
@@ -164,3 +166,87 @@ def test_deployments_declared_again_change_nothing(root: Path) -> None:
     assert reconciler("upgrade", "prod/fraud", "--auto-approve", cwd=root).code == 0
     again = reconciler("plan", "--overrides", "deploy.yaml", "--detailed-exitcode", cwd=root)
     assert again.code == 0, again.out + again.err
+
+
+SOLO = "workspaces/prod/deployments/solo"
+H2O3_MOJO = "workspaces/global/runtimes/h2o3-mojo"
+
+
+def env_of(root: Path, deployment: str, experiment: str) -> dict[str, str]:
+    path = root / f"state/cluster/{deployment}/compositions/{experiment}.yaml"
+    (container,) = yaml.safe_load(path.read_text())["spec"]["template"]["spec"]["containers"]
+    return {item["name"]: item["value"] for item in container["env"]}
+
+
+def debug_values(root: Path) -> str:
+    """The examples' values with the H2O-3 MOJO runtime on LOG_LEVEL DEBUG."""
+    values = yaml.safe_load((root / "values.yaml").read_text())
+    runtime = values["config"]["deployer"]["composition"]["runtimes"]["h2o3-mojo"]
+    runtime["environmentVariables"]["LOG_LEVEL"] = "DEBUG"
+    (root / "debug.yaml").write_text(yaml.safe_dump(values))
+    return "debug.yaml"
+
+
+def test_a_runtime_change_lists_its_deployments_in_every_format(root: Path) -> None:
+    debug = debug_values(root)
+    plan = reconciler("plan", "-f", debug, cwd=root)
+    assert plan.code == 0, plan.err
+    assert f"~ {H2O3_MOJO}" in plan.out
+    assert "Deployments on an older configuration of their runtime after this plan" in plan.out
+    assert f"{SOLO}  exp-1: runs an older configuration of {H2O3_MOJO}" in plan.out
+    assert FRAUD not in plan.out, "its runtime did not change"
+    as_json = json.loads(reconciler("plan", "-f", debug, "--json", cwd=root).out)
+    jsonschema.validate(as_json, json.loads((REPO / "schemas/plan.schema.json").read_text()))
+    assert as_json["outdated"] == [
+        {"deployment": SOLO, "experiment_id": "exp-1", "runtime": H2O3_MOJO}
+    ]
+    assert as_json["deployments"] == [], "nothing rolls"
+    markdown = reconciler("plan", "-f", debug, "--format", "markdown", cwd=root).out
+    assert "**Deployments on an older configuration of their runtime" in markdown
+    assert f"- {SOLO}  exp-1: runs an older configuration of {H2O3_MOJO}" in markdown
+
+
+def test_after_the_runtime_changed_the_plan_is_never_no_changes_until_upgraded(
+    root: Path,
+) -> None:
+    debug = debug_values(root)
+    applied = reconciler("apply", "-f", debug, "--auto-approve", cwd=root)
+    assert applied.code == 0, applied.err
+    assert "deployments:" not in applied.out, "nothing rolled"
+    assert env_of(root, SOLO, "exp-1")["LOG_LEVEL"] == "INFO"
+    plan = reconciler("plan", "-f", debug, "--detailed-exitcode", cwd=root)
+    assert plan.code == 0, "nothing to apply"
+    assert "No changes" not in plan.out
+    assert plan.out.startswith(
+        "Nothing to apply, but 1 composition runs an older configuration of its runtime"
+    )
+    assert f"{SOLO}  exp-1: runs an older configuration of {H2O3_MOJO}" in plan.out
+    markdown = reconciler("plan", "-f", debug, "--format", "markdown", cwd=root).out
+    assert "No changes" not in markdown and f"{SOLO}  exp-1" in markdown
+
+    run = reconciler("upgrade", "prod/solo", "prod/fraud", "--auto-approve", cwd=root)
+    assert run.code == 0, run.err
+    assert f"⇡ {SOLO}  exp-1: v1.6.0 (configuration of {H2O3_MOJO})" in run.out
+    assert f"  ⇡ {SOLO}: rolled exp-1 v1.6.0 (new configuration)" in run.out
+    assert env_of(root, SOLO, "exp-1")["LOG_LEVEL"] == "DEBUG"
+    assert image_of_solo(root).endswith(":v1.6.0"), "its version stays"
+    again = reconciler("plan", "-f", debug, "--detailed-exitcode", cwd=root)
+    assert again.code == 0 and again.out.startswith("No changes."), again.out
+
+
+def test_a_saved_plan_rolls_the_configuration_it_shows(root: Path) -> None:
+    debug = debug_values(root)
+    assert reconciler("apply", "-f", debug, "--auto-approve", cwd=root).code == 0
+    saved = reconciler("plan", "--upgrade", "prod/solo", "--out", "up.plan", cwd=root)
+    assert saved.code == 0, saved.err
+    shown = json.loads(reconciler("show", "up.plan", "--json", cwd=root).out)
+    ((upgrade,),) = [change["upgrades"] for change in shown["deployments"]]
+    assert upgrade["before"] == upgrade["after"] and upgrade["configuration"] == H2O3_MOJO
+    applied = reconciler("apply", "up.plan", "--auto-approve", cwd=root)
+    assert applied.code == 0, applied.err
+    assert env_of(root, SOLO, "exp-1")["LOG_LEVEL"] == "DEBUG"
+
+
+def image_of_solo(root: Path) -> str:
+    path = root / f"state/cluster/{SOLO}/compositions/exp-1.yaml"
+    return yaml.safe_load(path.read_text())["spec"]["template"]["spec"]["containers"][0]["image"]

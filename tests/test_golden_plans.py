@@ -2,7 +2,8 @@
 
 Each directory under tests/golden/ is one case:
 - `prior/values.yaml`, `prior/overrides.yaml`, `prior/upgrades.txt` (optional): applied
-  first, to build the prior state (an overrides file may declare deployments);
+  first, to build the prior state (an overrides file may declare deployments); then
+  `prior-2/`, `prior-3/`, … in order, when a case needs a history of several applies;
 - `values.yaml`, `overrides.yaml`, `upgrades.txt` (optional): the inputs of the plan under
   test. `upgrades.txt` holds one `--upgrade` spec per line (`#` starts a comment), as the
   command line gives them;
@@ -51,11 +52,21 @@ def inputs_in(directory: Path) -> engine.Inputs | None:
     )
 
 
+def prior_stages(case: Path) -> list[Path]:
+    """`prior/`, then `prior-2/`, `prior-3/`, … as long as they exist."""
+    stages, n = [case / "prior"], 2
+    while (case / f"prior-{n}").is_dir():
+        stages.append(case / f"prior-{n}")
+        n += 1
+    return stages
+
+
 def outcome(case: Path) -> tuple[str, str]:
     backend, target = MemoryBackend(), MemoryTarget()
-    prior = inputs_in(case / "prior")
-    if prior is not None:
-        assert engine.apply(backend, target, inputs=prior).ok
+    for stage in prior_stages(case):
+        prior = inputs_in(stage)
+        if prior is not None:
+            assert engine.apply(backend, target, inputs=prior).ok, stage.name
     cwd = os.getcwd()
     os.chdir(case)  # errors name files relative to the case, as a user running there sees them
     try:

@@ -156,6 +156,7 @@ def test_json_follows_its_schema(root: Path) -> None:
             "after": f"{H2O3}/versions/v1.7.0",
             "image": f"{IMAGE}:v1.7.0",
             "reason": "",
+            "configuration": "",
         }
     ]
     assert data["summary"]["deployments_to_roll"] == 1

@@ -261,7 +261,7 @@ def test_values_apply_keeps_api_managed_resources_and_user_intents(
 
     assert runtime.state == "DEPRECATED"
     assert runtime.model_type == "custom_fraud"
-    assert image.current_version == "v2.0.0"
+    assert image.current_version.version == "v2.0.0"
     assert the_image(client).state == "DEPRECATED"
     assert the_runtime(client).environment_variables == {"LOG_LEVEL": "WARN"}
     assert [r.name for r in team.runtimes.list()] == ["Fraud Runtime", "H2O-3 MOJO Runtime"]

@@ -116,9 +116,11 @@ def fill(example: str, placeholders: dict[str, str]) -> str:
 
 
 def table(rows: list[tuple[str, str]]) -> str:
-    width = max(len("name"), *(len(name) for name, _ in rows))
-    lines = [f"   | {'name'.ljust(width)} | uid", f"---+{'-' * (width + 2)}+{'-' * 38}"]
-    lines += [f" {i} | {name.ljust(width)} | {uid}" for i, (name, uid) in enumerate(rows)]
+    """The documented client's layout (tabulate's presto): an index column two wide,
+    headers padded by two."""
+    width = max(len("name") + 2, *(len(name) for name, _ in rows))
+    lines = [f"    | {'name'.ljust(width)} | uid", f"----+{'-' * (width + 2)}+{'-' * 38}"]
+    lines += [f"  {i} | {name.ljust(width)} | {uid}" for i, (name, uid) in enumerate(rows)]
     return "\n".join(lines)
 
 
@@ -214,7 +216,7 @@ def test_runtime_properties(namespace: dict[str, Any]) -> None:
     assert runtime.model_type == "h2o3"
     assert runtime.state is State.ACTIVE
     assert runtime.runtime_image.name == "My Custom Scorer"
-    assert runtime.runtime_image.current_version == "v2.0.0"
+    assert runtime.runtime_image.current_version.version == "v2.0.0"
     assert runtime.environment_variables == {"GPU_COUNT": "0", "LOG_LEVEL": "INFO"}
     assert runtime.managed_by_bootstrap is False
     assert runtime.scoring_endpoint == "v1"
@@ -313,28 +315,28 @@ def test_runtime_images_and_versions(namespace: dict[str, Any], tmp_path: Path) 
     workspace, image = namespace["workspace"], namespace["image"]
     assert workspace.runtime_images.get(image.uid) == image
     assert workspace.runtimes.images.get("my-custom-scorer") == image, "the id works too"
-    assert (image.name, image.current_version) == ("My Custom Scorer", "v2.0.0")
+    assert (image.name, image.current_version.version) == ("My Custom Scorer", "v2.0.0")
     assert image.docker_image == "docker.io/myorg/scorer:2.0.0"
     assert image.managed_by_bootstrap is False
 
     nightly = workspace.runtimes.images.create(
         name="Nightly Scorer", docker_image="docker.io/myorg/scorer:latest", version="v1.0.0"
     )
-    assert nightly.current_version == "v1.0.0"
+    assert nightly.current_version.version == "v1.0.0"
 
     image.update(description="Now with v2.1", docker_image="docker.io/myorg/scorer:2.1.0")
     assert image.description == "Now with v2.1"
     assert [v.version for v in image.versions.list()] == ["v2.0.0", "v2.1.0"]
-    assert image.current_version == "v2.1.0"
+    assert image.current_version.version == "v2.1.0"
     assert image.versions.count() == 2
 
     newest = image.versions.get("2.1.0")
     assert newest == image.versions.get("v2.1.0") == image.versions.get(newest.uid)
     assert newest.readiness_probe_path == "/readyz"
     newest.disable(reason="Crashes on start")
-    assert image.current_version == "v2.0.0", "the latest *available* version"
+    assert image.current_version.version == "v2.0.0", "the latest *available* version"
     newest.activate()
-    assert image.current_version == "v2.1.0"
+    assert image.current_version.version == "v2.1.0"
     assert not hasattr(newest, "enable") and not hasattr(newest, "delete")
 
     image.deprecate(reason="Use the nightly scorer")

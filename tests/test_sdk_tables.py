@@ -1,8 +1,10 @@
 """What `list()` returns (seed 001, "List runtimes"): a table printed like the client's.
 
-Its repr shows the first 50 rows, `show(n=...)` prints more, `len()` is the total rather
-than what is displayed, iterating yields the entries, and each entry reads both as an
-object (`entry.uid`) and as a mapping (`entry["uid"]`).
+The documented client prints with tabulate's `presto` format: the index column is at least
+two wide, headers are padded by two, numbers align right. Its repr shows the first 50 rows,
+`show(n=...)` prints more, `len()` is the total rather than what is displayed, iterating
+yields the entries, and each entry reads both as an object (`entry.uid`) and as a mapping
+(`entry["uid"]`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import yaml
 import reconciler
 from reconciler.apply import engine
 from reconciler.inputs.values import load_values
+from reconciler.sdk import Table
 
 RUNTIMES = 60  # more than the 50 rows a table shows by default
 
@@ -62,8 +65,10 @@ def workspace(client: reconciler.Client) -> Any:
 
 
 def expected_rows(runtimes: list[Any]) -> list[str]:
-    width = max(len("name"), *(len(r.name) for r in runtimes))
-    index = len(str(len(runtimes) - 1))
+    # presto: the index right-aligned in a column at least two wide, the name padded to the
+    # widest name (at least its header plus two).
+    width = max(len("name") + 2, *(len(r.name) for r in runtimes))
+    index = max(2, len(str(len(runtimes) - 1)))
     return [
         f" {str(i).rjust(index)} | {r.name.ljust(width)} | {r.uid}" for i, r in enumerate(runtimes)
     ]
@@ -74,34 +79,50 @@ def test_repr_shows_the_first_50_rows_in_the_documented_layout(workspace: Any) -
     lines = repr(runtimes).splitlines()
     assert lines[0] == "    | name       | uid"
     assert lines[1] == "----+------------+--------------------------------------"
-    assert lines[2:52] == expected_rows(list(runtimes)[:50])
+    assert lines[2:] == expected_rows(list(runtimes)[:50]), "50 rows and nothing more"
     assert lines[2] == f"  0 | Runtime 00 | {runtimes[0].uid}"
-    assert lines[52:] == ["... 10 more of 60 rows: show(n=60) prints them all"]
+    assert len(runtimes) == 60
 
 
-def test_a_short_table_prints_every_row_without_a_footer(workspace: Any) -> None:
+def test_a_short_table_prints_every_row_in_the_documented_layout(workspace: Any) -> None:
     workspace.runtimes.create(name="My H2O-3 Runtime", runtime_image="scorer", model_type="custom")
     runtimes = workspace.runtimes.list(model_type="custom")
     assert repr(runtimes) == "\n".join(
         [
-            "   | name             | uid",
-            "---+------------------+--------------------------------------",
-            f" 0 | My H2O-3 Runtime | {runtimes[0].uid}",
+            "    | name             | uid",
+            "----+------------------+--------------------------------------",
+            f"  0 | My H2O-3 Runtime | {runtimes[0].uid}",
         ]
     )
-    assert str(workspace.runtimes.list(model_type="none")) == "   | name | uid\n---+------+-----"
+    assert (
+        str(workspace.runtimes.list(model_type="none"))
+        == "    | name   | uid\n----+--------+-------"
+    )
 
 
 def test_show_prints_up_to_n_rows(workspace: Any, capsys: pytest.CaptureFixture[str]) -> None:
     runtimes = workspace.runtimes.list()
     runtimes.show(n=100)
     shown = capsys.readouterr().out.splitlines()
-    assert shown[2:] == expected_rows(list(runtimes)), "all 60 rows, no footer"
+    assert shown[2:] == expected_rows(list(runtimes)), "all 60 rows"
 
     runtimes.show(n=5)
     shown = capsys.readouterr().out.splitlines()
-    assert len(shown) == 2 + 5 + 1
-    assert shown[-1] == "... 55 more of 60 rows: show(n=60) prints them all"
+    assert shown[2:] == expected_rows(list(runtimes)[:5])
+
+
+def test_numbers_align_right_and_missing_values_are_blank() -> None:
+    table = Table(
+        columns=("name", "replicas", "note"),
+        rows=[("a", 5, None), ("bb", 123, "x")],
+        entries=["a", "bb"],
+    )
+    assert repr(table).splitlines() == [
+        "    | name   |   replicas | note",
+        "----+--------+------------+--------",
+        "  0 | a      |          5 |",
+        "  1 | bb     |        123 | x",
+    ]
 
 
 def test_len_is_the_total_not_what_is_displayed(workspace: Any) -> None:
@@ -152,13 +173,13 @@ def test_images_and_versions_list_the_same_way(workspace: Any) -> None:
     image.versions.create("r/s:2.1.0")
     images = workspace.runtimes.images.list()
     assert [i.name for i in images] == ["My Custom Scorer", "scorer"]
-    assert repr(images).splitlines()[0] == "   | name             | uid"
+    assert repr(images).splitlines()[0] == "    | name             | uid"
     versions = image.versions.list()
     assert repr(versions).splitlines() == [
-        "   | version | docker_image | state  | uid",
-        "---+---------+--------------+--------+--------------------------------------",
-        f" 0 | v2.0.0  | r/s:2.0.0    | ACTIVE | {versions[0].uid}",
-        f" 1 | v2.1.0  | r/s:2.1.0    | ACTIVE | {versions[1].uid}",
+        "    | version   | docker_image   | state   | uid",
+        "----+-----------+----------------+---------+--------------------------------------",
+        f"  0 | v2.0.0    | r/s:2.0.0      | ACTIVE  | {versions[0].uid}",
+        f"  1 | v2.1.0    | r/s:2.1.0      | ACTIVE  | {versions[1].uid}",
     ]
     assert [v["version"] for v in versions] == ["v2.0.0", "v2.1.0"]
     assert len(workspace.runtimes.images.list(managed_by_bootstrap=True)) == 1

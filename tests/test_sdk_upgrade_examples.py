@@ -206,13 +206,17 @@ def test_upgrade_a_single_composition_to_a_version(platform: Platform) -> None:
 def test_an_image_for_a_multi_composition_deployment_is_the_documented_error(
     platform: Platform,
 ) -> None:
-    with pytest.raises(errors.UsageError) as caught:
+    with pytest.raises(ValueError) as caught:
         run(
             UPGRADE_TO_IMAGE,
             platform.namespace(),
             deployment_uid=platform.multi.uid,
             image_uid=platform.custom.uid,
         )
+    assert isinstance(caught.value, errors.UpgradeTargetError), "ours, and a ValueError"
+    assert str(caught.value).startswith(
+        "Cannot use single runtime_image value for deployment with 3 compositions."
+    ), "the documented client's words"
     assert "3 compositions" in caught.value.summary
     assert "experiment-id-1, experiment-id-2, experiment-id-3" in caught.value.detail
     assert '"*": None' in caught.value.hint, "the hint shows the dictionary form"

@@ -29,12 +29,13 @@ from reconciler.backends import Backend, Blob, LockInfo, utc_now
 from reconciler.inputs import bootstrap
 from reconciler.inputs.requests import Overrides, UpgradeRequest
 from reconciler.inputs.values import Values
-from reconciler.model import GLOBAL_WORKSPACE, Deployment, Resource
-from reconciler.planning import deployments, state
+from reconciler.model import GLOBAL_WORKSPACE, Resource
+from reconciler.planning import deployments, state, workloads
 from reconciler.planning.desired import build_desired
 from reconciler.planning.diff import compute_plan
 from reconciler.planning.plan import Change, DeploymentChange, Plan
-from reconciler.targets import Observable, Target, drift, manifests
+from reconciler.planning.upgrades import Resolver
+from reconciler.targets import Observable, Target, drift
 
 TOOL_VERSION = __version__
 
@@ -130,8 +131,13 @@ def plan_from(prior: state.StateDocument | None, inputs: Inputs) -> Plan:
         locate=lambda address: bootstrap.locate(values, address) if values else address,
     )
     running = prior.deployments_by_address if prior else {}
+    resolver = Resolver(desired)  # one per plan: requests and diff share what it finds
     wanted = deployments.build_deployments(
-        running, catalog=desired, overrides=inputs.overrides, upgrades=inputs.upgrades
+        running,
+        catalog=desired,
+        overrides=inputs.overrides,
+        upgrades=inputs.upgrades,
+        resolver=resolver,
     )
     return compute_plan(
         resources,
@@ -143,6 +149,7 @@ def plan_from(prior: state.StateDocument | None, inputs: Inputs) -> Plan:
         desired_deployments=wanted.deployments,
         warnings=wanted.warnings,
         notes=wanted.notes,
+        resolver=resolver,
     )
 
 
@@ -166,7 +173,9 @@ def with_drift(the_plan: Plan, prior: state.StateDocument | None, target: Target
     target cannot be observed)."""
     if prior is None or not isinstance(target, Observable):
         return the_plan
-    expected = drift.written(prior.by_address, prior.deployments_by_address)
+    expected = drift.written(
+        prior.by_address, prior.deployments_by_address, configurations=prior.configurations
+    )
     found = drift.compare(expected, target.observe())
     return dataclasses.replace(the_plan, drift=found) if found else the_plan
 
@@ -289,7 +298,9 @@ def refresh_only(
         if prior is None or not isinstance(target, Observable):
             return found, None
         observed = target.observe()
-        expected = drift.written(prior.by_address, prior.deployments_by_address)
+        expected = drift.written(
+            prior.by_address, prior.deployments_by_address, configurations=prior.configurations
+        )
         found = dataclasses.replace(found, drift=drift.compare(expected, observed))
         if not found.drift:
             return found, None
@@ -297,7 +308,7 @@ def refresh_only(
         running = dict(prior.deployments_by_address)
         for item in found.drift:
             live = observed.get(item.address)
-            digest = "" if live is None else manifests.digest(live)
+            digest = "" if live is None else workloads.digest(live)
             composition = parse_composition(item.address)
             if composition is None:
                 if item.address in resources:
@@ -451,12 +462,7 @@ def _apply_locked(
         return result
     if the_plan.drift and prior is not None:
         # Before the plan's changes, and apart from them: correcting changes no state.
-        _correct(
-            the_plan,
-            target=target,
-            resources=dict(prior.by_address),
-            running=dict(prior.deployments_by_address),
-        )
+        _correct(the_plan, target=target, prior=prior)
         result.corrected += [d.address for d in the_plan.drift]
     try:
         _execute(
@@ -530,12 +536,24 @@ def _execute(
 
     resources = dict(document.by_address)
     running = dict(document.deployments_by_address)
+    # The catalog and retained configurations as they were before anything lands: a
+    # composition pinned to a runtime's configuration that this apply changes can still
+    # be put back on it, and the state keeps it while a composition runs it.
+    prior, retained = document.by_address, document.configurations
     pending = 0
     last_persist = time.monotonic()
 
     def persist() -> None:
         nonlocal document, stored, etag, pending, last_persist
-        new = state.successor(document, resources, tool_version=TOOL_VERSION, deployments=running)
+        new = state.successor(
+            document,
+            resources,
+            tool_version=TOOL_VERSION,
+            deployments=running,
+            configurations=workloads.retain(
+                running.values(), resources=resources, retained=retained, prior=prior
+            ),
+        )
         state.check_successor(stored, new)
         etag = backend.write(state.encode(new), if_match=etag)
         document = stored = result.state = new
@@ -557,6 +575,8 @@ def _execute(
         resources=resources,
         running=running,
         parallelism=parallelism,
+        retained=retained,
+        prior=prior,
         max_failures=max_failures,
         on_rollout=on_rollout,
     ) as runner:
@@ -603,20 +623,16 @@ def _execute(
             persist()
 
 
-def _correct(
-    the_plan: Plan,
-    *,
-    target: Target,
-    resources: dict[str, Resource],
-    running: dict[str, Deployment],
-) -> None:
+def _correct(the_plan: Plan, *, target: Target, prior: state.StateDocument) -> None:
     """Write each drifted object again as the state says it is, before the plan's changes.
 
     The state does not change (it already records these objects), so a failure stops the
     apply with nothing to persist; a conflict with another field manager is refused here
     as in any write, unless the target forces conflicts.
     """
-    expected = drift.written(resources, running)
+    expected = drift.written(
+        prior.by_address, prior.deployments_by_address, configurations=prior.configurations
+    )
     for item in the_plan.drift:
         document = expected.get(item.address)
         if document is None:

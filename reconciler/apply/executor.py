@@ -3,14 +3,16 @@
 Catalog changes run in batches of one phase and kind (`batches`), deployment rollouts in
 batches of whole deployments (`roll_batches`), each batch with bounded parallelism. A
 change whose dependency failed or was skipped is skipped in turn, while the rest continue.
-A composition is the unit of a rollout: each one records its new version as it completes,
-so a deployment half rolled when something failed shows exactly which compositions moved,
-and one whose rollout fails is put back on the version it ran. What lands is recorded in
-the catalog and deployments the `Executor` was given, so whatever its caller persists
-between batches is what the target holds.
+A composition is the unit of a rollout: each one records its new version and runtime
+configuration as it completes, so a deployment half rolled when something failed shows
+exactly which compositions moved, and one whose rollout fails is put back on the version
+and configuration it ran. What lands is recorded in the catalog and deployments the
+`Executor` was given, so whatever its caller persists between batches is what the target
+holds.
 
 Not here: locking, reading and writing state, when to persist and when to stop (engine.py);
-what to change (planning/diff.py); the manifests themselves (targets/manifests.py).
+what to change (planning/diff.py); the manifests themselves (targets/manifests.py,
+planning/workloads.py).
 """
 
 from __future__ import annotations
@@ -22,11 +24,12 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 from reconciler import errors
 from reconciler.addresses import composition_address, image_of, name_of
 from reconciler.model import Composition, Deployment, Kind, Resource
-from reconciler.planning import ceiling
+from reconciler.planning import ceiling, workloads
 from reconciler.planning.plan import Action, Change, DeploymentChange
 from reconciler.targets import Target, manifests
 
@@ -91,8 +94,11 @@ class Executor:
     """Runs changes on `target`, at most `parallelism` at once, until the `with` block ends.
 
     `resources` and `running` are the state's catalog and deployments by address; they are
-    updated in place as changes land. A failure blocks what depends on it for the
-    executor's lifetime, so deployments that need a failed catalog change are skipped too.
+    updated in place as changes land. `prior` is the catalog before any change landed and
+    `retained` the older configurations the state keeps (default: none of either): a
+    failed rollout goes back to the configuration it ran (workloads.pinned_configuration).
+    A failure blocks what depends on it for the executor's
+    lifetime, so deployments that need a failed catalog change are skipped too.
     Once `max_failures` upgrade rollouts have failed (None: no limit), no further upgrade
     is started: one bad image should not roll back every deployment. `on_rollout(event,
     composition address)` hears each rollout "started", then "rolled" or "failed".
@@ -105,12 +111,16 @@ class Executor:
         resources: dict[str, Resource],
         running: dict[str, Deployment],
         parallelism: int,
+        retained: Mapping[str, Mapping[str, Any]] | None = None,
+        prior: Mapping[str, Resource] | None = None,
         max_failures: int | None = None,
         on_rollout: Callable[[str, str], None] | None = None,
     ) -> None:
         self.target = target
         self.resources = resources
         self.running = running
+        self.retained = retained or {}
+        self.prior = prior or {}
         self.max_failures = max_failures
         self.on_rollout = on_rollout or (lambda _event, _address: None)
         self._failures = 0
@@ -208,7 +218,13 @@ class Executor:
             return None
         address = composition_address(task[1].address, task[2].experiment_id)
         self.on_rollout("started", address)
-        outcome = _roll(task, target=self.target, resources=self.resources)
+        outcome = _roll(
+            task,
+            target=self.target,
+            resources=self.resources,
+            retained=self.retained,
+            prior=self.prior,
+        )
         failed = isinstance(outcome, errors.ReconcilerError)
         self.on_rollout("failed" if failed else "rolled", address)
         if upgrade and failed:
@@ -274,9 +290,12 @@ def _roll(
     *,
     target: Target,
     resources: Mapping[str, Resource],
+    retained: Mapping[str, Mapping[str, Any]],
+    prior: Mapping[str, Resource],
 ) -> Composition | errors.ReconcilerError:
     """Write one composition's manifest and wait for it to serve: on a cluster, a
-    zero-downtime rolling update."""
+    zero-downtime rolling update. The composition is recorded pinned to the configuration
+    it was written with."""
     _, deployment, composition = task
     runtime = resources.get(composition.runtime)
     version = resources.get(composition.image_version)
@@ -289,7 +308,7 @@ def _roll(
         )
     address = composition_address(deployment.address, composition.experiment_id)
     try:
-        document = manifests.composition_manifest(
+        document = workloads.composition_manifest(
             deployment, composition, runtime=runtime, version=version
         )
         target.roll(address, document, timeout=None)
@@ -299,9 +318,39 @@ def _roll(
         if previous is None:
             return exc
         return _roll_back(
-            exc, deployment, previous, address=address, target=target, resources=resources
+            exc,
+            deployment,
+            previous,
+            address=address,
+            target=target,
+            runtime=_runtime_of(previous, resources=resources, retained=retained, prior=prior),
+            resources=resources,
         )
-    return composition.with_(last_applied=manifests.digest(document))
+    return composition.with_(
+        configuration=workloads.configuration_digest(runtime.spec),
+        last_applied=workloads.digest(document),
+    )
+
+
+def _runtime_of(
+    composition: Composition,
+    *,
+    resources: Mapping[str, Resource],
+    retained: Mapping[str, Mapping[str, Any]],
+    prior: Mapping[str, Resource],
+) -> Resource | None:
+    """The runtime as it gave the configuration `composition` is pinned to. One whose
+    configuration is not known (pinned before configurations were, and older than the
+    runtime's) can only be written with the runtime's current one."""
+    runtime = resources.get(composition.runtime)
+    if runtime is None or workloads.configuration_digest(runtime.spec) == (
+        composition.configuration
+    ):
+        return runtime
+    pinned = workloads.pinned_configuration(composition, retained=retained, prior=prior)
+    if pinned is None:
+        return runtime
+    return workloads.as_configured(runtime, pinned)
 
 
 def _roll_back(
@@ -311,21 +360,21 @@ def _roll_back(
     *,
     address: str,
     target: Target,
+    runtime: Resource | None,
     resources: Mapping[str, Resource],
 ) -> errors.ReconcilerError:
-    """Put a composition whose rollout failed back on the image it ran, wait for that
-    rollout too, and say so.
+    """Put a composition whose rollout failed back on the image and configuration it ran
+    (`runtime`, see `_runtime_of`), wait for that rollout too, and say so.
 
-    The state still records the previous version, so after this the composition runs
-    exactly what the state says; a re-run of the upgrade tries again.
+    The state still records the previous version and configuration, so after this the
+    composition runs what the state says; a re-run of the upgrade tries again.
     """
     label = name_of(previous.image_version)
     try:
-        document = manifests.composition_manifest(
-            deployment,
-            previous,
-            runtime=resources[previous.runtime],
-            version=resources[previous.image_version],
+        if runtime is None:
+            raise KeyError(previous.runtime)
+        document = workloads.composition_manifest(
+            deployment, previous, runtime=runtime, version=resources[previous.image_version]
         )
         target.roll(address, document, timeout=None)
         outcome = f"rolled back to {label}"

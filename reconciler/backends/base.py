@@ -21,7 +21,7 @@ import socket
 import uuid
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 DEFAULT_STATE = "state/reconciler.state.json"  # where the CLI and the SDK keep state by default
 
@@ -77,6 +77,8 @@ def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+# Runtime-checkable so the SDK can tell a driver from a mistyped argument.
+@runtime_checkable
 class Backend(Protocol):
     """Storage for one state document. `name` says where, for messages.
 

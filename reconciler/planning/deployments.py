@@ -3,14 +3,16 @@
 - A new composition gets a runtime: the one named, else the one serving its model type
   among those its workspace sees (its own, then `global`'s): ACTIVE before DEPRECATED
   (with a warning), never DISABLED; two candidates in the best state are ambiguous and
-  need the runtime named. It is pinned to the version the runtime resolves to: a runtime
-  on an image → that image's latest available version; on a version → that version.
+  need the runtime named. It is pinned to the version the runtime resolves to (a runtime
+  on an image → that image's latest available version; on a version → that version) and
+  to the runtime's current configuration.
 - A deployment that exists and is declared again (an overrides file applied twice) is
   left as it is, provided the declaration still describes it; one that no longer does is
   an error, never a silent change.
 - Upgrade requests are resolved by upgrades.py, in order, each on the result of the last.
 - Every composition's runtime and version must exist in the desired catalog, so deleting
-  what a deployment runs is refused. Nothing else about the catalog moves a deployment.
+  what a deployment runs is refused. Nothing else about the catalog moves a deployment:
+  a runtime's new configuration leaves its compositions on the one they run.
 
 Pure: mappings in, a mapping out. Diffing against the prior deployments is plan.py's job.
 """
@@ -47,11 +49,13 @@ def build_deployments(
     catalog: Mapping[str, Resource],
     overrides: Overrides | None = None,
     upgrades: Sequence[UpgradeRequest] = (),
+    resolver: Resolver | None = None,
 ) -> Wanted:
     """The deployments that applying the requests to `prior` should produce (module doc).
 
     `catalog` is the desired catalog, so a request may use what the same plan creates.
-    Upgrades from the overrides come before `upgrades` (the command line's).
+    Upgrades from the overrides come before `upgrades` (the command line's). `resolver`,
+    over `catalog`, lets the caller share what it finds with the rest of the plan.
     """
     creates = overrides.deployments if overrides else ()
     requests = (*(overrides.upgrades if overrides else ()), *upgrades)
@@ -59,7 +63,7 @@ def build_deployments(
     warnings: list[str] = []
     notes: list[str] = []
     if creates or requests:
-        selector = Selector(Resolver(catalog))
+        selector = Selector(resolver or Resolver(catalog))
         for item in creates:
             where = overrides.where(item.path) if overrides else ""
             existing = desired.get(item.address)
@@ -120,6 +124,7 @@ class Selector:
                     runtime=runtime.address,
                     image_version=version.address,
                     replicas=new.replicas,
+                    configuration=self.resolver.configuration(runtime.address) or "",
                 )
             )
         return Deployment(

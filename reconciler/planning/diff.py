@@ -4,9 +4,13 @@
 `Plan`: creates, field-level updates, replaces (an immutable field changed), state
 moves naming the deciding source, resources held by the ceiling, and deletes (only of
 API-managed resources explicitly asked for). Deployments are compared the same way:
-new ones, and compositions rolling to another image version (`⇡`). For reviewers, a
-plan that changes images or versions also lists the deployments it gives an upgrade
-(`available`): information only, since nothing rolls unless asked. A plan records the
+new ones, and compositions rolling to another image version or to their runtime's current
+configuration (`⇡`). For reviewers, a plan that changes images or versions also lists
+the deployments it gives an upgrade (`available`), and every plan lists the compositions
+that run an older configuration of their runtime once it is applied (`outdated`), whether
+this plan changes the runtime or an earlier one did: information only, since nothing
+rolls unless asked, but a plan is never silent about a workload that differs from what
+its runtime now says. A plan records the
 prior state's lineage and serial and a digest of its inputs, so that a plan saved for
 later is refused once it is stale.
 
@@ -33,7 +37,7 @@ from reconciler.planning.plan import (
     Plan,
     StateMove,
 )
-from reconciler.planning.upgrades import Resolver, newly_available
+from reconciler.planning.upgrades import Resolver, newly_available, outdated
 from reconciler.versions import version_key
 
 
@@ -48,12 +52,14 @@ def compute_plan(
     desired_deployments: Mapping[str, Deployment] | None = None,
     warnings: Sequence[str] = (),
     notes: Sequence[str] = (),
+    resolver: Resolver | None = None,
 ) -> Plan:
     """The changes from `prior` to `desired` (both keyed by address).
 
     Deployments likewise, from `prior_deployments` to `desired_deployments` (None: they
     stay as they are). `warnings` and `notes` of the requests that built the desired side
-    are carried into the plan.
+    are carried into the plan. `resolver` is one over `desired` that the requests used
+    already: what it found (latest versions, configurations) is not looked up twice.
     """
     changes: list[Change] = []
     for address, after in desired.items():
@@ -76,7 +82,8 @@ def compute_plan(
     changes.sort(key=_apply_order)
     running = prior_deployments or {}
     wanted = running if desired_deployments is None else desired_deployments
-    rolls = _deployment_changes(running, wanted, desired) if wanted is not running else []
+    resolver = resolver or Resolver(desired)
+    rolls = _deployment_changes(running, wanted, resolver) if wanted is not running else []
     available: tuple[AvailableUpgrade, ...] = ()
     if changes and running:
         rolling = frozenset(
@@ -86,7 +93,7 @@ def compute_plan(
         )
         available = newly_available(
             before=Resolver(prior),
-            after=Resolver(desired),
+            after=resolver,
             deployments=running.values(),
             changed=(change.address for change in changes),
             rolling=rolling,
@@ -100,17 +107,19 @@ def compute_plan(
         deployments=tuple(rolls),
         available=available,
         notes=tuple(notes),
+        outdated=outdated(wanted.values(), resolver=resolver) if wanted else (),
     )
 
 
 def _deployment_changes(
     prior: Mapping[str, Deployment],
     desired: Mapping[str, Deployment],
-    catalog: Mapping[str, Resource],
+    resolver: Resolver,
 ) -> list[DeploymentChange]:
-    """New deployments, and compositions whose pinned version moves, in address order."""
+    """New deployments, and compositions whose pinned version or configuration moves, in
+    address order."""
     changes = []
-    resolver: Resolver | None = None
+    catalog = resolver.resources
     for address, after in desired.items():
         before = prior.get(address)
         if before is after:
@@ -121,9 +130,12 @@ def _deployment_changes(
         upgrades = []
         for composition in after.compositions:
             old = before.composition(composition.experiment_id)
-            if old is None or old.image_version == composition.image_version:
+            if old is None or (
+                old.image_version == composition.image_version
+                and old.configuration == composition.configuration
+            ):
                 continue
-            resolver = resolver or Resolver(catalog)
+            reconfigured = old.configuration != composition.configuration
             upgrades.append(
                 CompositionUpgrade(
                     experiment_id=composition.experiment_id,
@@ -133,6 +145,7 @@ def _deployment_changes(
                     reason=_downgrade_reason(
                         old.image_version, composition.image_version, resolver
                     ),
+                    configuration=composition.runtime if reconfigured else "",
                 )
             )
         if upgrades:
@@ -143,7 +156,10 @@ def _deployment_changes(
 
 
 def _downgrade_reason(before: str, after: str, resolver: Resolver) -> str:
-    """Why a composition moves to an older version of its image ("" for a newer one)."""
+    """Why a composition moves to an older version of its image ("" for a newer one, or
+    when it stays on its version)."""
+    if before == after:
+        return ""
     if image_of(before) != image_of(after):
         return ""
     if version_key(name_of(after)) > version_key(name_of(before)):

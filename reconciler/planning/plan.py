@@ -4,7 +4,7 @@ The values a plan is made of: the `Plan` itself with its `Summary`; the `Action`
 values are the symbols printed in plans); a resource's `Change` with the `FieldChange`s,
 `StateMove` and `Hold` that explain it; a deployment's `DeploymentChange` with the
 `CompositionUpgrade`s that roll; and, for reviewers, the `AvailableUpgrade`s a catalog
-change creates.
+change creates and the `OutdatedConfiguration`s of compositions whose runtime changed.
 
 Values only: deciding what changes is diff.py's, writing a plan down plan_codec.py's,
 carrying it out apply/executor.py's.
@@ -81,16 +81,19 @@ class Change:
     reason: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CompositionUpgrade:
     """Composition `experiment_id` rolls from version `before` to `after` (addresses), whose
-    container image is `image`. `reason` explains a move to an older version."""
+    container image is `image`. `reason` explains a move to an older version.
+    `configuration` is the runtime whose current configuration the composition moves to,
+    "" when it keeps the one it runs; `before` equals `after` when only that moves."""
 
     experiment_id: str
     before: str
     after: str
     image: str
     reason: str = ""
+    configuration: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +130,16 @@ class AvailableUpgrade:
     current: str
     available: str | None
     reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class OutdatedConfiguration:
+    """After a plan, composition `experiment_id` of `deployment` runs an older configuration
+    of its `runtime` than the runtime now gives: it keeps running as it is until upgraded."""
+
+    deployment: str
+    experiment_id: str
+    runtime: str
 
 
 # Of the plan's JSON form. 2: the unused input digest gave way to the plan file's integrity
@@ -174,10 +187,11 @@ class Plan:
     `prior_lineage` is None when no state existed. The inputs it was computed from are not
     recorded: a saved plan carries its changes whole, and apply checks them against the
     state itself (engine.check_fresh).
-    `changes` are the catalog's, `deployments` the deployments'. `available` and `notes`
-    are information for reviewers (upgrades a catalog change makes available, compositions
-    an upgrade request skipped); they change nothing. `drift` lists objects changed
-    outside the tool, found by a refresh of the target; apply corrects them.
+    `changes` are the catalog's, `deployments` the deployments'. `available`, `outdated`
+    and `notes` are information for reviewers (upgrades a catalog change makes available,
+    compositions that run an older configuration of their runtime after the plan,
+    compositions an upgrade request skipped); they change nothing. `drift` lists objects
+    changed outside the tool, found by a refresh of the target; apply corrects them.
     """
 
     tool_version: str
@@ -188,6 +202,7 @@ class Plan:
     deployments: tuple[DeploymentChange, ...] = ()
     available: tuple[AvailableUpgrade, ...] = ()
     notes: tuple[str, ...] = ()
+    outdated: tuple[OutdatedConfiguration, ...] = ()
     drift: tuple[Drift, ...] = ()
     format_version: int = field(default=FORMAT_VERSION)
 

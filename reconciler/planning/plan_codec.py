@@ -24,6 +24,7 @@ from reconciler.planning.plan import (
     Drift,
     FieldChange,
     Hold,
+    OutdatedConfiguration,
     Plan,
     StateMove,
 )
@@ -55,6 +56,10 @@ def to_dict(plan: Plan) -> dict[str, Any]:
                 "reason": a.reason,
             }
             for a in plan.available
+        ],
+        "outdated": [
+            {"deployment": o.deployment, "experiment_id": o.experiment_id, "runtime": o.runtime}
+            for o in plan.outdated
         ],
         "warnings": list(plan.warnings),
         "notes": list(plan.notes),
@@ -92,6 +97,10 @@ def from_dict(data: Mapping[str, Any]) -> Plan:
             for a in data.get("available", ())
         ),
         notes=tuple(data.get("notes", ())),
+        outdated=tuple(
+            OutdatedConfiguration(o["deployment"], o["experiment_id"], o["runtime"])
+            for o in data.get("outdated", ())
+        ),
         drift=tuple(
             Drift(
                 address=d["address"],
@@ -151,6 +160,7 @@ def _deployment_change_to_dict(change: DeploymentChange) -> dict[str, Any]:
                 "after": u.after,
                 "image": u.image,
                 "reason": u.reason,
+                "configuration": u.configuration,
             }
             for u in change.upgrades
         ],
@@ -166,7 +176,12 @@ def _deployment_change_from_dict(data: Mapping[str, Any]) -> DeploymentChange:
             after=Deployment.model_validate(data["after"]),
             upgrades=tuple(
                 CompositionUpgrade(
-                    u["experiment_id"], u["before"], u["after"], u["image"], u["reason"]
+                    experiment_id=u["experiment_id"],
+                    before=u["before"],
+                    after=u["after"],
+                    image=u["image"],
+                    reason=u["reason"],
+                    configuration=u.get("configuration", ""),
                 )
                 for u in data["upgrades"]
             ),

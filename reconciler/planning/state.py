@@ -5,8 +5,8 @@ compositions. It has a `lineage` (fixed when the state is first written) and a `
 (bumped on every write that changes content); together they let apply refuse a stale plan and
 let a writer refuse to replace a newer state. This module encodes and decodes the
 document (`schemas/state.schema.json` is generated from `StateDocument`), upgrades
-older formats on read, refuses newer ones, and checks that a new state may succeed an
-old one.
+older formats on read (format 3 pins each composition's runtime configuration), refuses
+newer ones, and checks that a new state may succeed an old one.
 
 A document is checked whole on read, beyond its schema: addresses valid and unique, each
 kind matching its address, specs complete, every reference resolving (a version to its
@@ -30,9 +30,10 @@ from pydantic import BaseModel, ConfigDict
 
 from reconciler import errors
 from reconciler.addresses import image_of, is_deployment_address, kind_of
-from reconciler.model import SPEC_TYPES, Deployment, Kind, Resource
+from reconciler.model import SPEC_TYPES, Composition, Deployment, Kind, Resource
+from reconciler.planning import workloads
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 MAX_SERIAL = 2**63 - 1  # what every JSON reader (and a signed 64-bit integer) holds exactly
 RESTORE_HINT = "restore it from its .backup or from bucket versioning"
 
@@ -42,12 +43,73 @@ def _add_deployments(raw: dict[str, Any]) -> dict[str, Any]:
     return {**raw, "version": 2, "deployments": []}
 
 
+def _pin_configurations(raw: dict[str, Any]) -> dict[str, Any]:
+    """Format 2 → 3: compositions pin their runtime's configuration.
+
+    A format 2 composition recorded only the digest of the workload it was written with
+    (`last_applied`), from its runtime's spec at that time. Where the workload its runtime
+    and version give now has that digest, the composition runs the runtime's current
+    configuration and is pinned to it; otherwise it runs an older one, unknown ("").
+    Anything unreadable is left for validation to report.
+    """
+    listed = raw.get("resources")
+    resources = {
+        r.get("address"): r
+        for r in (listed if isinstance(listed, list) else ())
+        if isinstance(r, dict)
+    }
+    if not isinstance(raw.get("deployments"), list):
+        return {**raw, "version": 3}
+    deployments = []
+    for item in raw["deployments"]:
+        if not isinstance(item, dict) or not isinstance(item.get("compositions"), list):
+            deployments.append(item)
+            continue
+        compositions = [
+            _pinned(item, composition, resources) if isinstance(composition, dict) else composition
+            for composition in item["compositions"]
+        ]
+        deployments.append({**item, "compositions": compositions})
+    return {**raw, "version": 3, "deployments": deployments}
+
+
+def _pinned(
+    deployment: dict[str, Any], composition: dict[str, Any], resources: Mapping[Any, Any]
+) -> dict[str, Any]:
+    runtime, version = (
+        resources.get(composition.get("runtime")),
+        resources.get(composition.get("image_version")),
+    )
+    pinned = ""
+    try:
+        runtime_resource = Resource.model_validate(runtime)
+        workload = workloads.composition_manifest(
+            Deployment.model_validate({**deployment, "compositions": [composition]}),
+            Composition.model_validate(composition),
+            runtime=runtime_resource,
+            version=Resource.model_validate(version),
+        )
+        if workloads.digest(workload) == composition.get("last_applied"):
+            pinned = workloads.configuration_digest(runtime_resource.spec)
+    except (pydantic.ValidationError, KeyError, TypeError):
+        pass
+    return {**composition, "configuration": pinned}
+
+
 # Upgrades from older formats, keyed by the format they read; each returns the next one.
-UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _add_deployments}
+UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    1: _add_deployments,
+    2: _pin_configurations,
+}
 
 
 class StateDocument(BaseModel):
-    """A state document. `resources` and `deployments` are sorted by address in the file."""
+    """A state document. `resources` and `deployments` are sorted by address in the file.
+
+    `configurations` holds, by digest, the older runtime configurations that compositions
+    still run (planning/workloads.py): only those their runtime no longer gives, so it is
+    empty unless a runtime changed and some of its deployments were not upgraded yet.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -58,6 +120,7 @@ class StateDocument(BaseModel):
     workspaces: tuple[str, ...] = ()
     resources: tuple[Resource, ...] = ()
     deployments: tuple[Deployment, ...] = ()
+    configurations: dict[str, dict[str, Any]] = pydantic.Field(default_factory=dict)
 
     @cached_property
     def by_address(self) -> dict[str, Resource]:
@@ -80,11 +143,12 @@ def successor(
     tool_version: str,
     workspaces: tuple[str, ...] | None = None,
     deployments: Mapping[str, Deployment] | None = None,
+    configurations: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> StateDocument:
     """The next state: same lineage, serial + 1, resources sorted by address.
 
     `workspaces` are the workspaces created explicitly (SDK); None keeps the prior's.
-    `deployments` likewise: None keeps the prior's.
+    `deployments` and `configurations` likewise: None keeps the prior's.
     """
     kept = prior.deployments_by_address if deployments is None else deployments
     if prior.serial >= MAX_SERIAL:
@@ -99,6 +163,12 @@ def successor(
         workspaces=tuple(sorted(prior.workspaces if workspaces is None else workspaces)),
         resources=tuple(resources[a] for a in sorted(resources)),
         deployments=tuple(kept[a] for a in sorted(kept)),
+        configurations={
+            key: dict(value)
+            for key, value in sorted(
+                (prior.configurations if configurations is None else configurations).items()
+            )
+        },
     )
 
 

@@ -14,11 +14,15 @@
 - `Resolver.resolve`: one request against one deployment and the catalog → the
   compositions' new pins, with warnings (DEPRECATED targets) and notes (skipped
   compositions). Unknown experiments, an image for a multi-composition deployment and
-  DISABLED targets are errors.
+  DISABLED targets are errors. Every composition an upgrade moves is pinned to its
+  runtime's current configuration too, and one on an older configuration rolls even
+  when its version stays: only a composition already on its target version *and* its
+  runtime's configuration is skipped.
 - `Resolver.available_upgrade`: where "latest" moves a composition — a newer available
   version, or, when its own version is DISABLED, any available one (even an older one).
 - `newly_available`: which compositions a catalog change gives an upgrade, the blast
-  radius a reviewer reads before anything rolls.
+  radius a reviewer reads before anything rolls; `outdated`: which compositions run an
+  older configuration of their runtime than it now gives.
 
 Pure. Which deployments exist and how new ones select a runtime is deployments.py's.
 """
@@ -32,9 +36,9 @@ from reconciler import errors
 from reconciler.addresses import image_of, name_of, version_address_of, workspace_of
 from reconciler.inputs.requests import WILDCARD, UpgradeRequest
 from reconciler.model import Composition, Deployment, Kind, Resource, State
-from reconciler.planning import ceiling, references
+from reconciler.planning import ceiling, references, workloads
 from reconciler.planning.availability import Availability
-from reconciler.planning.plan import AvailableUpgrade
+from reconciler.planning.plan import AvailableUpgrade, OutdatedConfiguration
 from reconciler.versions import SEMVER_PATTERN, normalize_version, version_key
 
 
@@ -53,6 +57,7 @@ class Resolver:
     def __init__(self, resources: Mapping[str, Resource]) -> None:
         self.catalog = Availability(resources)
         self._latest: dict[str, Resource | None] = {}
+        self._configurations: dict[str, str | None] = {}
 
     @property
     def resources(self) -> Mapping[str, Resource]:
@@ -66,6 +71,22 @@ class Resolver:
             except errors.NotFoundError:
                 self._latest[image] = None
         return self._latest[image]
+
+    def configuration(self, runtime: str) -> str | None:
+        """The digest of the configuration `runtime` gives its workloads now; None when
+        there is no such runtime."""
+        try:
+            return self._configurations[runtime]
+        except KeyError:
+            resource = self.catalog.resources.get(runtime)
+            found = None if resource is None else workloads.configuration_digest(resource.spec)
+            self._configurations[runtime] = found
+            return found
+
+    def runs_older_configuration(self, composition: Composition) -> bool:
+        """True when the composition's workload runs an older configuration of its runtime."""
+        current = self.configuration(composition.runtime)
+        return current is not None and composition.configuration != current
 
     def availability(self, address: str) -> State | None:
         """The cascaded state of a resource; None when it does not exist."""
@@ -105,7 +126,7 @@ class Resolver:
                 hint="use one of its experiment ids, or '*' for every experiment not listed",
             )
         if request.single and len(deployment.compositions) > 1:
-            raise errors.UsageError(
+            raise errors.UpgradeTargetError(
                 f"{where}{deployment.address} has {len(deployment.compositions)} compositions: "
                 "say which experiment each runtime image is for",
                 detail="one runtime image or version is accepted for single-composition "
@@ -122,17 +143,26 @@ class Resolver:
                 compositions.append(composition)  # not asked for: it stays
                 continue
             label = f"{deployment.address}  {composition.experiment_id}"
-            target = self._target(targets[key], composition, deployment, where, notes)
-            if target is None:
+            current = self.configuration(composition.runtime)
+            older = current is not None and composition.configuration != current
+            target = self._target(
+                targets[key], composition, deployment, where, [] if older else notes
+            )
+            if target is None and not older:
                 compositions.append(composition)
                 continue
-            if self.availability(target.address) is State.DEPRECATED:
+            if target is not None and self.availability(target.address) is State.DEPRECATED:
                 reason = ceiling.effective(target.platform, target.user).reason
                 warnings.append(
                     f"{label}: upgrading to {target.address}, which is DEPRECATED"
                     + (f" ({reason})" if reason else "")
                 )
-            compositions.append(composition.with_(image_version=target.address))
+            compositions.append(
+                composition.with_(
+                    image_version=composition.image_version if target is None else target.address,
+                    configuration=current or composition.configuration,
+                )
+            )
         if all(a is b for a, b in zip(compositions, deployment.compositions, strict=True)):
             return Resolution(deployment, (), tuple(notes))
         return Resolution(
@@ -147,7 +177,7 @@ class Resolver:
         where: str,
         notes: list[str],
     ) -> Resource | None:
-        """The version to move to, or None (noted) when the composition stays."""
+        """The version to move to, or None (noted) when the composition stays on its own."""
         current = composition.image_version
         label = f"{deployment.address}  {composition.experiment_id}"
         if reference is None:
@@ -172,7 +202,7 @@ class Resolver:
         if self.resources[address].kind is Kind.IMAGE:
             target = self.latest(address)
             if target is None:
-                raise errors.PlanError(
+                raise errors.UpgradeTargetError(
                     f"{where}cannot upgrade {deployment.address} {composition.experiment_id} "
                     f"to {address}: it has no available version",
                     detail="the image is DISABLED, or every version of it is; DISABLED "
@@ -268,3 +298,16 @@ def newly_available(
                 )
             )
     return tuple(found)
+
+
+def outdated(
+    deployments: Iterable[Deployment], *, resolver: Resolver
+) -> tuple[OutdatedConfiguration, ...]:
+    """Compositions of `deployments` that run an older configuration of their runtime than
+    `resolver`'s catalog gives it, in deployment order: one digest comparison each."""
+    return tuple(
+        OutdatedConfiguration(deployment.address, composition.experiment_id, composition.runtime)
+        for deployment in deployments
+        for composition in deployment.compositions
+        if resolver.runs_older_configuration(composition)
+    )

@@ -19,7 +19,10 @@
 Every mutating call is one locked transaction through the engine, with the same state
 backends and targets as the CLI: user intents are recorded in the state, so a later
 Helm values apply keeps every change the ceiling rule says it must keep. Objects read
-the current state on every property access. Errors are the `reconciler.errors` tree.
+the current state on every property access (live reads); `obj.read()` is the object as one
+snapshot, for properties that must agree. Errors are the `reconciler.errors` tree, and
+where the documented client raises a builtin (ValueError, TypeError) ours is also that
+builtin; none shows a secret-looking value (`Client(sensitive_names=...)` adds names).
 
 Modules: client.py (Client, workspaces), images.py (images and their versions), runtimes.py,
 deployments.py, objects.py (what catalog objects share, and the SDK's checks), handles.py

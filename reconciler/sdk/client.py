@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Iterable
 from typing import ClassVar
 
 from reconciler import errors
@@ -93,7 +94,10 @@ class Client:
 
     `lock_timeout` is how many seconds a change waits for the state lock held by another
     run (an SDK call or a CLI apply) before failing with LockHeldError; 0, like the CLI's
-    default, fails at once.
+    default, fails at once. `sensitive_names` adds names (or patterns such as
+    `MY_PLATFORM_*`) whose values errors never show, beside the built-in ones
+    (`*TOKEN*`, `*PASS*`, `*SECRET*`, …). A wrong type for any of them is a
+    ClientTypeError (a UsageError and a TypeError), a bad value a UsageError.
     """
 
     def __init__(
@@ -102,8 +106,14 @@ class Client:
         state: str | os.PathLike[str] | Backend | None = None,
         target: str | os.PathLike[str] | Target | None = None,
         lock_timeout: float = 0.0,
+        sensitive_names: Iterable[str] = (),
     ) -> None:
-        self._session = Session.open(state=state, target=target, lock_timeout=lock_timeout)
+        self._session = Session.open(
+            state=state,
+            target=target,
+            lock_timeout=lock_timeout,
+            sensitive_names=sensitive_names,
+        )
         self.workspaces = Workspaces(self._session)
         self.runtimes = AllRuntimes(self._session)
 

@@ -12,7 +12,9 @@ runtime image version. The version stays pinned, whatever happens to the catalog
 version of the image it runs), an image or a version (single-composition deployments),
 or a dict from experiment ids (and `"*"` for the others) to an image, a version, or None
 (latest). Compositions already on their target are skipped; DISABLED targets are refused;
-DEPRECATED ones warn.
+DEPRECATED ones warn. A composition is pinned to its runtime's configuration the same way:
+a changed runtime leaves it as it runs (`runtime_configuration_outdated` says so) until an
+upgrade rolls it out, on its own version if that is its target.
 
 Owns the deployment and composition objects, the collection, and turning SDK arguments
 into requests. Runtime selection, pinning and what an upgrade means are deployments.py's
@@ -37,8 +39,9 @@ from reconciler.inputs.requests import (
 )
 from reconciler.model import Composition as PinnedComposition
 from reconciler.model import Deployment as DeploymentRecord
+from reconciler.model import Kind
 from reconciler.sdk.handles import Collection, Entity, Handle, timestamp
-from reconciler.sdk.images import RuntimeImage, RuntimeImageVersion
+from reconciler.sdk.images import designate, latest_version
 from reconciler.sdk.objects import check_uid, check_workspace_writable, id_from_name, sdk_requests
 from reconciler.sdk.runtimes import Runtime
 from reconciler.sdk.session import Session, Snapshot
@@ -109,6 +112,14 @@ class Composition(Entity):
         """True when a newer version is available, or its own version is DISABLED and any
         other is (then even an older one: a rollback)."""
         return self.available_upgrade is not None
+
+    @property
+    def runtime_configuration_outdated(self) -> bool:
+        """True when the composition runs an older configuration of its runtime than the
+        runtime now gives (environment, volumes, security context, selector, data-volume
+        mode): `upgrade_runtime_image()` rolls it out, on its own version if need be."""
+        composition, snapshot = self._read()
+        return snapshot.resolver.runs_older_configuration(composition)
 
     def _identity(self) -> tuple[str, ...]:
         return (self._deployment, self.experiment_id)
@@ -184,7 +195,7 @@ class Deployment(Handle):
             targets: tuple[tuple[str, object], ...] = ((WILDCARD, None),)
         elif isinstance(runtime_image, Mapping):
             if not runtime_image:
-                raise errors.InputError(
+                raise errors.ArgumentError(
                     "the dict of experiments to upgrade is empty",
                     hint='map experiment ids (or "*") to images, versions or None',
                 )
@@ -197,62 +208,79 @@ class Deployment(Handle):
         single = not isinstance(runtime_image, Mapping) and runtime_image is not None
 
         def build(snapshot: Snapshot) -> Overrides:
-            self._record_in(snapshot)
-            resolved = tuple((key, _reference(value, snapshot)) for key, value in targets)
+            record = self._record_in(snapshot)
+            if single and len(record.compositions) != 1:
+                # The documented client's words and exception (a ValueError).
+                raise errors.UpgradeTargetError(
+                    "Cannot use single runtime_image value for deployment with "
+                    f"{len(record.compositions)} compositions. For multi-composition "
+                    "deployments, provide a dict mapping experiment_id to runtime image: "
+                    "{exp_id: runtime_image, ...}",
+                    detail=f"{self._address} runs experiments {', '.join(record.experiments)}",
+                    hint='upgrade_runtime_image({"exp-1": image, "*": None})',
+                )
+            resolved = tuple(
+                (key, _reference(value, workspace=self.workspace, snapshot=snapshot))
+                for key, value in targets
+            )
             request = UpgradeRequest(self._address, resolved, single=single)
             return sdk_requests(upgrades=(request,))
 
         self._session.commit(build)
 
 
-def _reference(value: object, snapshot: Snapshot) -> str | None:
-    """An SDK upgrade target → a reference upgrades.py resolves (None: latest)."""
+def _reference(value: object, *, workspace: str, snapshot: Snapshot) -> str | None:
+    """An SDK upgrade target → the address of an image or version (None: latest).
+
+    Objects carry their image, so a version object rolls to exactly that version, whatever
+    image the composition runs; an image with no available version is refused here, as
+    the documented client refuses it (a ValueError).
+    """
     if value is None:
         return None
-    if isinstance(value, RuntimeImage | RuntimeImageVersion):
-        return value.address
-    if isinstance(value, str) and value.strip():
-        owner = snapshot.uid_owner(value)
-        return value if owner is None else owner.address
-    raise errors.InputError(
-        f"an upgrade target must be a runtime image, one of its versions, or None, not {value!r}",
-        hint="pass what workspace.runtimes.images.get() or image.versions.get() returns",
-    )
+    address = designate(value, workspace=workspace, snapshot=snapshot, argument="runtime_image")
+    if snapshot.resources[address].kind is Kind.IMAGE and latest_version(snapshot, address) is None:
+        raise errors.UpgradeTargetError(
+            f"runtime image {address} has no current version to upgrade to",
+            detail="the image is DISABLED, or every version of it is",
+            hint="pass one of its versions, or activate one first (version.activate())",
+        )
+    return address
 
 
 def _new_composition(entry: object, index: int) -> NewComposition:
     where = f"compositions[{index}]"
     if not isinstance(entry, Mapping):
-        raise errors.InputError(
+        raise errors.ArgumentTypeError(
             f"{where} must be a dict, not {entry!r}",
             hint='pass {"experiment_id": "...", "model_type": "...", "replicas": 1}',
         )
     unknown = sorted(set(entry) - set(COMPOSITION_KEYS))
     if unknown:
-        raise errors.InputError(
+        raise errors.ArgumentError(
             f"{where}: unknown key {unknown[0]!r}", hint=f"use {', '.join(COMPOSITION_KEYS)}"
         )
     if "experiment_id" not in entry:
-        raise errors.InputError(f"{where} needs an experiment_id")
+        raise errors.ArgumentError(f"{where} needs an experiment_id")
     experiment = check_experiment_id(entry["experiment_id"])
     model_type = entry.get("model_type")
     runtime = entry.get("runtime")
     if model_type is None and runtime is None:
-        raise errors.InputError(
+        raise errors.ArgumentError(
             f"{where} ({experiment}) needs a model_type, a runtime, or both",
             hint="the runtime is selected by model type unless one is named",
         )
     if model_type is not None and (not isinstance(model_type, str) or not model_type):
-        raise errors.InputError(f"{where}: model_type must be a non-empty string")
+        raise errors.ArgumentError(f"{where}: model_type must be a non-empty string")
     if isinstance(runtime, Runtime):
         runtime = runtime.address
     elif runtime is not None and (not isinstance(runtime, str) or not runtime):
-        raise errors.InputError(
+        raise errors.ArgumentError(
             f"{where}: runtime must be a runtime, its uid, id or address, not {runtime!r}"
         )
     replicas = entry.get("replicas", 1)
     if isinstance(replicas, bool) or not isinstance(replicas, int) or replicas < 1:
-        raise errors.InputError(f"{where}: replicas must be a whole number of at least 1")
+        raise errors.ArgumentError(f"{where}: replicas must be a whole number of at least 1")
     return NewComposition(experiment, model_type, runtime, replicas)
 
 
@@ -288,7 +316,7 @@ class Deployments(Collection[Deployment]):
         deployment_id = id_from_name(name, kind="deployment")
         check_workspace_writable(self._workspace)
         if not isinstance(compositions, list | tuple) or not compositions:
-            raise errors.InputError(
+            raise errors.ArgumentError(
                 "a deployment needs at least one composition",
                 hint='compositions=[{"experiment_id": "...", "model_type": "..."}]',
             )
@@ -296,7 +324,7 @@ class Deployments(Collection[Deployment]):
         experiments = [item.experiment_id for item in items]
         twice = sorted({e for e in experiments if experiments.count(e) > 1})
         if twice:
-            raise errors.InputError(
+            raise errors.ArgumentError(
                 f"experiment {twice[0]} appears twice",
                 hint="a deployment has one composition per experiment",
             )
@@ -346,6 +374,6 @@ class Deployments(Collection[Deployment]):
 
 def _no_filters(method: str, filters: Mapping[str, Any]) -> None:
     if filters:
-        raise TypeError(
+        raise errors.ArgumentTypeError(
             f"deployments.{method}() got an unexpected keyword argument {next(iter(filters))!r}"
         )

@@ -2,7 +2,8 @@
 
 An SDK object is a handle: it keeps what names a thing in the state (an address, a
 workspace's name, a deployment's experiment) and reads the thing afresh on every property
-access, so it never shows a stale value after another client's change. Objects read as
+access, so it never shows a stale value after another client's change; `read()` gives
+the object as one snapshot, for properties that must agree with each other. Objects read as
 mappings over their `FIELDS` (`runtime["uid"]`), which are also what tables show and
 lists filter by, and two objects are equal when they are of one type and name one thing.
 A `Collection` lists, counts, filters and gets the objects of one scope.
@@ -55,6 +56,9 @@ class Entity:
         return f"<{type(self).__name__} {' '.join(self._identity())}>"
 
 
+H = TypeVar("H", bound="Handle")
+
+
 class Handle(Entity):
     """The object naming the record at `address`: a catalog resource or a deployment.
 
@@ -69,6 +73,11 @@ class Handle(Entity):
 
     def _snapshot(self) -> Snapshot:
         return self._pinned or self._session.snapshot()
+
+    def read(self: H) -> H:
+        """This object as the state is now, every property read from that one snapshot
+        (the object itself reads the state afresh on each property access)."""
+        return type(self)(self._session, self._address, pinned=self._session.snapshot())
 
     def _identity(self) -> tuple[str, ...]:
         return (self._address,)
@@ -126,7 +135,7 @@ class Collection(Generic[T]):
         """A table of the objects whose fields equal every `filters` value."""
         for key in filters:
             if key not in self.OBJECT.FIELDS:
-                raise errors.UsageError(
+                raise errors.FilterError(
                     f"cannot filter {self._describe_scope()} by {key!r}",
                     hint=f"filter by one of: {', '.join(self.OBJECT.FIELDS)}",
                 )

@@ -13,8 +13,15 @@ needs an explicit `version=`. Versions change state with `deprecate`, `disable` 
 `activate` (what images and runtimes call `enable`); they have no update or delete of
 their own: deleting the image deletes them.
 
-Owns the image and version objects, their collections and the requests they make. Which
-version is the current one (the latest available) is planning/availability.py's rule.
+Every argument that designates an image or a version (a runtime's `runtime_image`, an
+upgrade target) is read here, by `designate`, and must be unambiguous: objects carry their
+image; a string is a uid, an address, or an id (`scorer`, `scorer/versions/v2.0.0`) that
+names one image among those the workspace sees. A bare version (`"v2.0.0"`) names no image
+and is refused.
+
+Owns the image and version objects, their collections, the requests they make and
+`designate`. Which version is the current one (the latest available) is
+planning/availability.py's rule; how a reference resolves is planning/references.py's.
 One module for both: an image lists its versions and a version names its image.
 """
 
@@ -24,9 +31,10 @@ import uuid
 from typing import ClassVar
 
 from reconciler import errors
-from reconciler.addresses import Address, image_of, name_of, version_address
+from reconciler.addresses import Address, image_address, image_of, name_of, version_address
 from reconciler.inputs.requests import ApiResource, Overrides
-from reconciler.model import DEFAULT_READINESS_PROBE_PATH, Kind, Resource, State
+from reconciler.model import DEFAULT_READINESS_PROBE_PATH, GLOBAL_WORKSPACE, Kind, Resource, State
+from reconciler.planning import references
 from reconciler.sdk.handles import Collection, Record
 from reconciler.sdk.objects import (
     KIND_LABELS,
@@ -40,7 +48,12 @@ from reconciler.sdk.objects import (
     sdk_requests,
 )
 from reconciler.sdk.session import Session, Snapshot
-from reconciler.versions import normalize_version, split_image_reference, version_from_tag
+from reconciler.versions import (
+    SEMVER_PATTERN,
+    normalize_version,
+    split_image_reference,
+    version_from_tag,
+)
 
 MAX_LISTED = 10  # runtimes named in the error about deleting an image still in use
 
@@ -74,7 +87,7 @@ class RuntimeImageVersion(CatalogObject):
     @property
     def image(self) -> RuntimeImage:
         """The runtime image this version belongs to."""
-        return RuntimeImage(self._session, image_of(self._address))
+        return RuntimeImage(self._session, image_of(self._address), pinned=self._pinned)
 
     def activate(self) -> None:
         """Make the version ACTIVE again, as far as the platform's state allows."""
@@ -95,13 +108,13 @@ def new_version(
         or not docker_image
         or any(c.isspace() for c in docker_image)
     ):
-        raise errors.InputError(
+        raise errors.ArgumentError(
             f"docker_image must be a container image reference, not {docker_image!r}",
             hint='pass docker_image="docker.io/myorg/scorer:2.0.0"',
         )
     probe = DEFAULT_READINESS_PROBE_PATH if readiness_probe_path is None else readiness_probe_path
     if not isinstance(probe, str) or not probe.startswith("/"):
-        raise errors.InputError(
+        raise errors.ArgumentError(
             f"readiness_probe_path must be an HTTP path starting with '/', not {probe!r}",
             hint=f"leave it out for the default, {DEFAULT_READINESS_PROBE_PATH}",
         )
@@ -111,7 +124,7 @@ def new_version(
     else:
         derived = version_from_tag(tag)
         if derived is None:
-            raise errors.InputError(
+            raise errors.ArgumentError(
                 f"cannot derive a version from docker image {docker_image!r}: its tag "
                 f"{tag!r} is not a semantic version",
                 detail="a version is the image's tag with a v prepended (2.0.0 → v2.0.0); "
@@ -196,16 +209,17 @@ class RuntimeImage(NamedObject):
 
     def _latest(self) -> Resource | None:
         _, snapshot = self._read()
-        try:
-            return snapshot.catalog.latest_version(self._address)
-        except errors.NotFoundError:
-            return None
+        return latest_version(snapshot, self._address)
 
     @property
-    def current_version(self) -> str | None:
-        """The latest available version (`v2.1.0`); None when every version is DISABLED."""
+    def current_version(self) -> RuntimeImageVersion | None:
+        """The latest available version (the highest ACTIVE one, else the highest
+        DEPRECATED one); None when every version is DISABLED. Read with `read()`, the
+        version comes from the same snapshot as the image."""
         latest = self._latest()
-        return None if latest is None else name_of(latest.address)
+        if latest is None:
+            return None
+        return RuntimeImageVersion(self._session, latest.address, pinned=self._pinned)
 
     @property
     def docker_image(self) -> str | None:
@@ -234,9 +248,9 @@ class RuntimeImage(NamedObject):
         changes = {"display_name": name, "description": description}
         for key, value in changes.items():
             if value is not None and not isinstance(value, str):
-                raise errors.InputError(f"{key} must be a string, not {value!r}")
+                raise errors.ArgumentTypeError(f"{key} must be a string, not {value!r}")
         if name is not None and not name.strip():
-            raise errors.InputError("a runtime image needs a non-empty name")
+            raise errors.ArgumentError("a runtime image needs a non-empty name")
 
         def build(snapshot: Snapshot) -> Overrides | None:
             resource = self._api_managed(snapshot, doing="update")
@@ -306,7 +320,7 @@ class RuntimeImages(CatalogCollection[RuntimeImage]):
         """Create an API-managed image with its first version (see module docstring)."""
         address = self._new_address(name)
         if description is not None and not isinstance(description, str):
-            raise errors.InputError(f"description must be a string, not {description!r}")
+            raise errors.ArgumentTypeError(f"description must be a string, not {description!r}")
         new_uid = uid or str(uuid.uuid4())
 
         def build(snapshot: Snapshot) -> Overrides:
@@ -327,3 +341,63 @@ class RuntimeImages(CatalogCollection[RuntimeImage]):
 
         self._session.commit(build)
         return RuntimeImage(self._session, address)
+
+
+def latest_version(snapshot: Snapshot, image: str) -> Resource | None:
+    """The current version of `image` in `snapshot`; None when none is available."""
+    try:
+        return snapshot.catalog.latest_version(image)
+    except errors.NotFoundError:
+        return None
+
+
+DESIGNATE_HINT = (
+    "pass what workspace.runtimes.images.get() or image.versions.get() returns, or an "
+    "address such as workspaces/WS/runtimeImages/ID/versions/v1.0.0"
+)
+
+
+def designate(value: object, *, workspace: str, snapshot: Snapshot, argument: str) -> str:
+    """The address of the image or version `value` designates, seen from `workspace`.
+
+    `value` is an image or version object, a uid, an address, or an id as references.py
+    reads it. Raises ArgumentError (a ValueError) for anything else and for a string that
+    could mean several things: a bare version, or an id both the workspace and global use.
+    """
+    if isinstance(value, RuntimeImage | RuntimeImageVersion):
+        reference = value.address
+    elif isinstance(value, str) and value.strip():
+        owner = snapshot.uid_owner(value)
+        reference = owner.address if owner is not None else value.strip()
+        if owner is None and SEMVER_PATTERN.match(reference):
+            raise errors.ArgumentError(
+                f"{argument}={value!r} names a version but not its image",
+                detail="a bare version could be that version of any image",
+                hint="pass the version object (image.versions.get("
+                f"{value!r})), or IMAGE/versions/{value}",
+            )
+        if owner is None and not reference.startswith("workspaces/"):
+            _refuse_ambiguous_id(
+                reference, workspace=workspace, snapshot=snapshot, argument=argument
+            )
+    else:
+        raise errors.ArgumentError(
+            f"{argument} must be a runtime image, one of its versions, or its address, "
+            f"not {value!r}",
+            hint=DESIGNATE_HINT,
+        )
+    return references.image(reference, workspace=workspace, resources=snapshot.resources)
+
+
+def _refuse_ambiguous_id(
+    reference: str, *, workspace: str, snapshot: Snapshot, argument: str
+) -> None:
+    image_id = reference.partition("/versions/")[0]
+    if workspace == GLOBAL_WORKSPACE:
+        return
+    both = [image_address(home, image_id) for home in (workspace, GLOBAL_WORKSPACE)]
+    if all(address in snapshot.resources for address in both):
+        raise errors.ArgumentError(
+            f"{argument}={reference!r} is ambiguous: {both[0]} and {both[1]} both exist",
+            hint="pass the image object, or its address",
+        )

@@ -40,11 +40,16 @@ def id_from_name(name: str, *, kind: Kind | str) -> str:
     `kind` names what is created in errors: a catalog kind, or a label ("deployment").
     """
     label = KIND_LABELS[kind] if isinstance(kind, Kind) else kind
-    if not isinstance(name, str) or not name.strip():
-        raise errors.InputError(f"a {label} needs a name", hint='pass name="My Custom Scorer"')
+    if not isinstance(name, str):
+        raise errors.ArgumentTypeError(
+            f"the name of a {label} must be a string, not {name!r}",
+            hint='pass name="My Custom Scorer"',
+        )
+    if not name.strip():
+        raise errors.ArgumentError(f"a {label} needs a name", hint='pass name="My Custom Scorer"')
     slug = _NOT_SLUG.sub("-", name.lower()).strip("-")
     if not ID_PATTERN.match(slug):
-        raise errors.InputError(
+        raise errors.ArgumentError(
             f"cannot derive a {label} id from the name {name!r} (got {slug!r})",
             detail="ids are the name in lowercase with other characters turned into '-': they "
             "must start with a letter, end with a letter or digit, and be at most 63 long",
@@ -56,8 +61,10 @@ def id_from_name(name: str, *, kind: Kind | str) -> str:
 def check_uid(uid: str | None, snapshot: Snapshot) -> None:
     if uid is None:
         return
-    if not isinstance(uid, str) or not uid.strip():
-        raise errors.InputError(f"uid must be a non-empty string, not {uid!r}")
+    if not isinstance(uid, str):
+        raise errors.ArgumentTypeError(f"uid must be a string, not {uid!r}")
+    if not uid.strip():
+        raise errors.ArgumentError("uid must not be empty", hint="leave it out to get a new one")
     owner = snapshot.uid_taken(uid)
     if owner is not None:
         raise errors.ConflictError(
@@ -180,7 +187,7 @@ class CatalogObject(Handle):
 
     def to_dict(self) -> dict[str, Any]:
         """Every field, read from one snapshot."""
-        pinned = type(self)(self._session, self._address, pinned=self._read()[1])
+        pinned = self.read()
         return {key: getattr(pinned, key) for key in self.FIELDS}
 
     # Changing --------------------------------------------------------------------------
@@ -191,9 +198,11 @@ class CatalogObject(Handle):
     def _api_managed(self, snapshot: Snapshot, *, doing: str) -> Resource:
         return api_managed(snapshot, self._address, kind=self.KIND, doing=doing)
 
-    def _move(self, target: State, reason: str) -> None:
+    def _move(self, target: State, reason: str | None) -> None:
+        if reason is None:
+            reason = ""
         if not isinstance(reason, str):
-            raise errors.InputError(f"reason must be a string, not {reason!r}")
+            raise errors.ArgumentTypeError(f"reason must be a string or None, not {reason!r}")
 
         def build(snapshot: Snapshot) -> Overrides:
             self._existing(snapshot)
@@ -202,11 +211,11 @@ class CatalogObject(Handle):
 
         self._session.commit(build)
 
-    def deprecate(self, reason: str = "") -> None:
+    def deprecate(self, reason: str | None = None) -> None:
         """Discourage use: still usable, with a warning. Refused where the platform disables it."""
         self._move(State.DEPRECATED, reason)
 
-    def disable(self, reason: str = "") -> None:
+    def disable(self, reason: str | None = None) -> None:
         """Refuse new deployments and upgrades; running ones keep running. Always allowed."""
         self._move(State.DISABLED, reason)
 

@@ -20,8 +20,13 @@ from reconciler import errors
 from reconciler.addresses import is_version
 from reconciler.inputs.requests import Overrides
 from reconciler.model import Kind, RuntimeSpec
-from reconciler.planning import references
-from reconciler.sdk.images import AllRuntimeImages, RuntimeImage, RuntimeImages, RuntimeImageVersion
+from reconciler.sdk.images import (
+    AllRuntimeImages,
+    RuntimeImage,
+    RuntimeImages,
+    RuntimeImageVersion,
+    designate,
+)
 from reconciler.sdk.objects import (
     LIFECYCLE_FIELDS,
     NAMED_FIELDS,
@@ -130,8 +135,10 @@ class Runtime(NamedObject):
             "selector": selector,
         }
         changes = {SPEC_FIELDS.get(k, k): v for k, v in given.items() if v is not None}
-        if name is not None and (not isinstance(name, str) or not name.strip()):
-            raise errors.InputError(f"a runtime needs a non-empty name, not {name!r}")
+        if name is not None and not isinstance(name, str):
+            raise errors.ArgumentTypeError(f"name must be a string, not {name!r}")
+        if name is not None and not name.strip():
+            raise errors.ArgumentError("a runtime needs a non-empty name")
 
         def build(snapshot: Snapshot) -> Overrides | None:
             resource = self._api_managed(snapshot, doing="update")
@@ -152,7 +159,7 @@ def runtime_spec(fields: dict[str, Any], *, address: str) -> dict[str, Any]:
         problem = exc.errors()[0]
         field = ".".join(str(part) for part in problem["loc"])
         name = {v: k for k, v in SPEC_FIELDS.items()}.get(field, field)
-        raise errors.InputError(
+        raise errors.ArgumentError(
             f"runtime {address}: {name} is invalid: {problem['msg']}",
             detail=f"{exc.error_count()} problem(s) in the runtime's fields",
             hint="environment_variables maps names to strings; volumes is a list of "
@@ -161,23 +168,9 @@ def runtime_spec(fields: dict[str, Any], *, address: str) -> dict[str, Any]:
 
 
 def resolve_runtime_image(value: object, *, workspace: str, snapshot: Snapshot) -> str:
-    """The address of the image or version a runtime is to use, checked to be visible.
-
-    Accepts an image or version object, a uid, or a reference as planning/references.py
-    reads it (an id of the workspace's own images, else of `global`'s, or an address).
-    """
-    if isinstance(value, RuntimeImage | RuntimeImageVersion):
-        reference = value.address
-    elif isinstance(value, str) and value:
-        owner = snapshot.uid_owner(value)
-        reference = owner.address if owner is not None else value
-    else:
-        raise errors.InputError(
-            f"runtime_image must be a runtime image, one of its versions, or its address, "
-            f"not {value!r}",
-            hint="pass the object images.create() or images.get() returned",
-        )
-    return references.image(reference, workspace=workspace, resources=snapshot.resources)
+    """The address of the image or version a runtime is to use, checked to be visible
+    and unambiguous (images.designate)."""
+    return designate(value, workspace=workspace, snapshot=snapshot, argument="runtime_image")
 
 
 class AllRuntimes(CatalogCollection[Runtime]):

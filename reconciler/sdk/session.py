@@ -21,11 +21,11 @@ import functools
 import os
 import threading
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from reconciler import errors
+from reconciler import errors, sensitive
 from reconciler.addresses import workspace_of
 from reconciler.apply import engine
 from reconciler.backends import Backend, open_backend, state_from_environment
@@ -98,12 +98,21 @@ EMPTY = Snapshot(resources={})
 
 
 class Session:
-    """A backend, a target and a lock timeout, shared by every object of one `Client`."""
+    """A backend, a target, a lock timeout and the names the user marked sensitive, shared
+    by every object of one `Client`."""
 
-    def __init__(self, *, backend: Backend, target: Target, lock_timeout: float) -> None:
+    def __init__(
+        self,
+        *,
+        backend: Backend,
+        target: Target,
+        lock_timeout: float,
+        sensitivity: sensitive.Sensitivity = sensitive.DEFAULT,
+    ) -> None:
         self.backend = backend
         self.target = target
         self.lock_timeout = lock_timeout
+        self.sensitivity = sensitivity
         self._guard = threading.Lock()  # guards the cached decode below
         self._cached: tuple[str, Snapshot] | None = None
         self._batched: list[Callable[[Snapshot], Overrides | None]] | None = None
@@ -115,9 +124,20 @@ class Session:
         state: str | os.PathLike[str] | Backend | None,
         target: str | os.PathLike[str] | Target | None,
         lock_timeout: float,
+        sensitive_names: Iterable[str] = (),
     ) -> Session:
-        """Open what the specs name; None falls back to the CLI's environment and defaults."""
-        if lock_timeout < 0:
+        """Open what the specs name; None falls back to the CLI's environment and defaults.
+
+        Checks every argument before anything is opened: a wrong type is a ClientTypeError
+        (a UsageError that is also a TypeError), a bad value a UsageError.
+        """
+        names = _names(sensitive_names)
+        if isinstance(lock_timeout, bool) or not isinstance(lock_timeout, int | float):
+            raise errors.ClientTypeError(
+                f"lock_timeout must be a number of seconds, not {lock_timeout!r}",
+                hint="pass lock_timeout=30 to wait up to 30 s for the state lock",
+            )
+        if not lock_timeout >= 0:  # also refuses NaN
             raise errors.UsageError(
                 f"lock_timeout must be zero or more seconds, not {lock_timeout!r}",
                 hint="pass lock_timeout=30 to wait up to 30 s for the state lock",
@@ -126,21 +146,25 @@ class Session:
             state = state_from_environment()
         if target is None:
             target = target_from_environment()
-        if isinstance(state, str | os.PathLike):
-            backend = open_backend(os.fspath(state))
-        elif all(hasattr(state, m) for m in ("read", "write", "lock", "unlock")):
-            backend = state
-        else:
-            raise errors.UsageError(
+        # Backend and Target are runtime-checkable Protocols: a driver of one's own passes.
+        if not isinstance(state, str | os.PathLike | Backend):
+            raise errors.ClientTypeError(
                 f"state={state!r} is not a state location",
                 hint="pass a path, 's3://BUCKET/KEY' or a Backend (e.g. MemoryBackend())",
             )
+        if not isinstance(target, str | os.PathLike | Target):
+            raise errors.ClientTypeError(
+                f"the target {target!r} is not dir:PATH, memory:// or kubernetes[:CONTEXT]",
+                hint="pass 'dir:PATH', 'memory://', 'kubernetes' or a Target (e.g. MemoryTarget())",
+            )
+        backend = open_backend(os.fspath(state)) if isinstance(state, str | os.PathLike) else state
         if isinstance(target, os.PathLike):
             target = f"dir:{os.fspath(target)}"  # a bare path is a directory of manifests
         return cls(
             backend=backend,
-            target=target if hasattr(target, "put") else open_target(target),  # type: ignore[arg-type]
-            lock_timeout=lock_timeout,
+            target=open_target(target) if isinstance(target, str) else target,
+            lock_timeout=float(lock_timeout),
+            sensitivity=sensitive.Sensitivity(names=names),
         )
 
     def snapshot(self) -> Snapshot:
@@ -199,21 +223,25 @@ class Session:
             self._batched.append(build)
             return
         for _ in range(MAX_ATTEMPTS):
-            snapshot = self.snapshot()
-            overrides = build(snapshot)
-            if overrides is None:
-                return
-            result = engine.apply(
-                self.backend,
-                self.target,
-                inputs=engine.Inputs(overrides=overrides),
-                confirm=functools.partial(_planned_from, snapshot=snapshot),
-                lock_timeout=self.lock_timeout,
-            )
+            try:
+                snapshot = self.snapshot()
+                overrides = build(snapshot)
+                if overrides is None:
+                    return
+                result = engine.apply(
+                    self.backend,
+                    self.target,
+                    inputs=engine.Inputs(overrides=overrides),
+                    confirm=functools.partial(_planned_from, snapshot=snapshot),
+                    lock_timeout=self.lock_timeout,
+                )
+            except errors.ReconcilerError as exc:
+                exc.redacted_with(self.sensitivity)
+                raise
             if not _planned_from(result.plan, snapshot=snapshot):
                 continue
             if not result.ok:
-                raise _apply_error(result)
+                raise _apply_error(result).redacted_with(self.sensitivity)
             for warning in result.plan.warnings:
                 warnings.warn(warning, UserWarning, stacklevel=3)
             return
@@ -239,6 +267,15 @@ def _together(
         deployments=tuple(d for p in parts for d in p.deployments),
         upgrades=tuple(u for p in parts for u in p.upgrades),
     )
+
+
+def _names(names: Iterable[str]) -> tuple[str, ...]:
+    if isinstance(names, str) or not all(isinstance(n, str) and n for n in names):
+        raise errors.ClientTypeError(
+            f"sensitive_names must be a list of names or patterns, not {names!r}",
+            hint='pass sensitive_names=["MY_PLATFORM_KEY", "*_DSN"]',
+        )
+    return tuple(names)
 
 
 def _planned_from(plan: Plan, *, snapshot: Snapshot) -> bool:

@@ -2,7 +2,7 @@
 
 Its repr shows the first 50 rows; `show(n=...)` prints up to `n`; `len()` is the total;
 iterating and indexing give the entries (SDK objects, which also read as mappings).
-The printed layout is the client's:
+The printed layout is the client's, tabulate's `presto` format with the row index first:
 
        | name             | uid
     ---+------------------+--------------------------------------
@@ -15,24 +15,24 @@ entries are live objects that read the current state.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import datetime
 from enum import Enum
 from typing import Any, TypeVar, overload
 
+import tabulate
+
 DEFAULT_ROWS = 50  # what the documented client prints before `show(n=...)`
+FORMAT = "presto"  # the documented client's table format
 
 T = TypeVar("T")
 
 
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
+def _cell(value: Any) -> Any:
+    """A value as the client's rows hold it: numbers stay numbers (tabulate aligns them),
+    states are their names, objects their resource names."""
+    if value is None or isinstance(value, str | int | float):
+        return value
     if isinstance(value, Enum):
         return str(value.value)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, str | int | float | bool):
-        return str(value)
     return getattr(value, "address", None) or str(value)
 
 
@@ -66,30 +66,10 @@ class Table(Sequence[T]):
         return iter(self._entries)
 
     def render(self, n: int = DEFAULT_ROWS) -> str:
-        """The first `n` rows as text, with a last line saying how many were left out."""
+        """The first `n` rows as the documented client prints them."""
         shown = self._rows[: max(n, 0)]
-        index = [str(i) for i in range(len(shown))]
-        index_width = max((len(i) for i in index), default=1)
-        widths = [
-            max([len(column), *(len(row[c]) for row in shown)])
-            for c, column in enumerate(self.columns)
-        ]
-
-        def line(first: str, cells: Sequence[str]) -> str:
-            padded = [cell.ljust(width) for cell, width in zip(cells, widths, strict=True)]
-            return f" {first.rjust(index_width)} | {' | '.join(padded)}".rstrip()
-
-        lines = [
-            line("", self.columns),
-            "+".join("-" * (width + 2) for width in (index_width, *widths)),
-            *(line(i, row) for i, row in zip(index, shown, strict=True)),
-        ]
-        if len(self._rows) > len(shown):
-            lines.append(
-                f"... {len(self._rows) - len(shown)} more of {len(self._rows)} rows: "
-                f"show(n={len(self._rows)}) prints them all"
-            )
-        return "\n".join(lines)
+        rows = [[index, *row] for index, row in enumerate(shown)]
+        return tabulate.tabulate(rows, headers=["", *self.columns], tablefmt=FORMAT)
 
     def show(self, n: int = DEFAULT_ROWS) -> None:
         """Print up to `n` rows."""

@@ -1,9 +1,9 @@
 """Targets: where the catalog materializes (a directory of manifests, or a cluster).
 
 `base.py` holds the contract (`Target`); `directory.py`, `memory.py` and `kubernetes.py`
-(with its client in `kubeclient.py`) implement it, and
-`open_target` picks one from a `--target` value. `manifests.py` owns what the objects a
-target holds look like.
+(with its client in `kubeclient.py`) implement it, and `open_target` picks one from a
+`--target` value. `manifests.py` owns what the catalog's objects look like; the
+Deployments of compositions are planning/workloads.py's.
 """
 
 from __future__ import annotations

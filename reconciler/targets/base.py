@@ -15,6 +15,8 @@ DEFAULT_DIR = "state/cluster"
 DEFAULT_TARGET = f"dir:{DEFAULT_DIR}"  # where the CLI and the SDK apply by default
 
 
+# Runtime-checkable so the SDK can tell a driver from a mistyped argument.
+@runtime_checkable
 class Target(Protocol):
     """Where the objects of a catalog and its deployments live. `name` says where.
 

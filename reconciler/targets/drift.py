@@ -19,6 +19,7 @@ from typing import Any
 
 from reconciler.addresses import composition_address, dotted
 from reconciler.model import Deployment, Resource
+from reconciler.planning import workloads
 from reconciler.planning.plan import Drift, FieldChange
 from reconciler.targets import manifests
 from reconciler.targets.kubeclient import FIELD_MANAGER
@@ -27,14 +28,19 @@ _MISSING = object()
 
 
 def written(
-    resources: Mapping[str, Resource], deployments: Mapping[str, Deployment]
+    resources: Mapping[str, Resource],
+    deployments: Mapping[str, Deployment],
+    *,
+    configurations: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """The manifest the state says each address holds: the ones whose recorded digest is
-    the manifest's own (a write that never happened or was held is not expected there)."""
+    the manifest's own (a write that never happened or was held is not expected there).
+    A composition pinned to an older configuration of its runtime is written with it, as
+    the state retains it in `configurations`."""
     out: dict[str, dict[str, Any]] = {}
     for address, resource in resources.items():
         document = manifests.manifest(resource)
-        if resource.last_applied and resource.last_applied == manifests.digest(document):
+        if resource.last_applied and resource.last_applied == workloads.digest(document):
             out[address] = document
     for address, deployment in deployments.items():
         for composition in deployment.compositions:
@@ -42,10 +48,13 @@ def written(
             version = resources.get(composition.image_version)
             if runtime is None or version is None:
                 continue
-            document = manifests.composition_manifest(
+            older = (configurations or {}).get(composition.configuration)
+            if older is not None:
+                runtime = workloads.as_configured(runtime, older)
+            document = workloads.composition_manifest(
                 deployment, composition, runtime=runtime, version=version
             )
-            if composition.last_applied == manifests.digest(document):
+            if composition.last_applied == workloads.digest(document):
                 out[composition_address(address, composition.experiment_id)] = document
     return out
 

@@ -28,7 +28,14 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from reconciler import errors
-from reconciler.addresses import Address, composition_address, parse_composition, workspace_of
+from reconciler.addresses import (
+    Address,
+    composition_address,
+    kube_name,
+    object_name,
+    parse_composition,
+    workspace_of,
+)
 from reconciler.model import GLOBAL_WORKSPACE, Kind
 from reconciler.targets import crds, kubeclient, manifests
 
@@ -108,7 +115,7 @@ class KubernetesTarget:
         workspace = workspace_of(address)
         if workspace == GLOBAL_WORKSPACE:
             return self.platform_namespace
-        return manifests.kube_name(self.workspace_namespace.format(workspace=workspace))
+        return kube_name(self.workspace_namespace.format(workspace=workspace))
 
     def locate(self, address: str) -> tuple[kubeclient.Resource, str, str]:
         """The kind, namespace and name of the object at `address`."""
@@ -122,7 +129,7 @@ class KubernetesTarget:
                     f"{address} is not an address the kubernetes target holds",
                     hint="address catalog resources and deployment compositions",
                 ) from exc
-        return kind, self.namespace_of(address), manifests.object_name(address)
+        return kind, self.namespace_of(address), object_name(address)
 
     # The Target protocol -------------------------------------------------------------------
 

@@ -1,71 +1,27 @@
-"""Kubernetes-style manifests of catalog resources and deployment compositions.
+"""Kubernetes-style manifests of catalog resources.
 
 Each resource becomes one custom resource of `runtimes.reconciler.dev/v1` whose spec
 carries the resource's fields (camelCase, as Kubernetes APIs spell them) and its
-effective state. Each composition of a deployment becomes an `apps/v1` Deployment
-labelled with its deployment and experiment, running the container image of its pinned
-version with the runtime's settings, and rolling out with zero downtime (RollingUpdate
-that never drops below the desired replicas). The digest of a manifest is recorded in
-state as `last_applied`, so apply writes a target object only when what the target
-should hold has changed.
+effective state. The digest of a manifest is recorded in state as `last_applied`, so
+apply writes a target object only when what the target should hold has changed.
 
-Pure: resources in, mappings out. Writing them is a target's job (targets/).
+Pure: resources in, mappings out. The `apps/v1` Deployments of compositions are
+planning/workloads.py's, since plans compare the configuration they run; writing either
+is a target's job (targets/).
 """
 
 from __future__ import annotations
 
-import hashlib
-import math
-import re
-from collections.abc import Mapping
 from typing import Any
 
-import orjson
-
-from reconciler.addresses import (
-    Address,
-    composition_address,
-    name_of,
-    parse_composition,
-    workspace_of,
-)
-from reconciler.model import Composition, Deployment, Kind, Resource
+from reconciler.addresses import Address, object_name
+from reconciler.model import Kind, Resource
 from reconciler.planning import ceiling
+from reconciler.planning.workloads import LABEL_PREFIX, digest
+
+__all__ = ["API_VERSION", "LABEL_PREFIX", "digest", "manifest", "object_name"]
 
 API_VERSION = "runtimes.reconciler.dev/v1"
-LABEL_PREFIX = "runtimes.reconciler.dev"
-CONTAINER = "scorer"
-SCORING_PORT = 8080
-# Zero downtime: a rollout never takes a serving pod away before its replacement is
-# ready, and adds new pods a quarter of the replicas at a time (at least one), as
-# Kubernetes' own default surge does.
-MAX_UNAVAILABLE = 0
-SURGE_FRACTION = 0.25
-
-
-# Kubernetes object names are DNS subdomains: lowercase letters, digits, '-' and '.'.
-_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-_MAX_NAME = 253
-
-
-def kube_name(text: str) -> str:
-    """`text` as a valid object name: itself when it is one, else its invalid characters
-    (ids may hold `_`) as '-' and a digest of the original, so `a_b` and `a-b` stay apart."""
-    if len(text) <= _MAX_NAME and _DNS_SUBDOMAIN.match(text):
-        return text
-    tag = hashlib.sha256(text.encode()).hexdigest()[:8]
-    base = re.sub(r"[^a-z0-9.-]+", "-", text.lower()).strip("-.")[: _MAX_NAME - 9]
-    return f"{base}-{tag}" if base else tag
-
-
-def object_name(address: str) -> str:
-    """The name of the object at a resource or composition address on a cluster."""
-    found = parse_composition(address)
-    if found is not None:
-        deployment, experiment = found
-        return kube_name(f"{name_of(deployment)}-{experiment}")
-    parsed = Address.parse(address)
-    return kube_name(f"{parsed.id}.{parsed.version}" if parsed.version else parsed.id)
 
 
 def _camel(name: str) -> str:
@@ -99,71 +55,4 @@ def manifest(resource: Resource) -> dict[str, Any]:
             },
         },
         "spec": spec,
-    }
-
-
-def digest(document: Mapping[str, Any]) -> str:
-    return hashlib.sha256(orjson.dumps(document, option=orjson.OPT_SORT_KEYS)).hexdigest()[:32]
-
-
-def composition_manifest(
-    deployment: Deployment, composition: Composition, *, runtime: Resource, version: Resource
-) -> dict[str, Any]:
-    """The `apps/v1` Deployment serving one composition on its pinned version."""
-    address = deployment.address
-    workspace, deployment_id = workspace_of(address), name_of(address)
-    selector = {
-        f"{LABEL_PREFIX}/deployment": deployment_id,
-        f"{LABEL_PREFIX}/experiment": composition.experiment_id,
-    }
-    labels = {
-        f"{LABEL_PREFIX}/workspace": workspace,
-        **selector,
-        "app.kubernetes.io/managed-by": "runtime-reconciler",
-    }
-    spec = runtime.spec
-    container: dict[str, Any] = {
-        "name": CONTAINER,
-        "image": version.spec["image"],
-        "ports": [{"name": "http", "containerPort": SCORING_PORT}],
-        "env": [
-            {"name": k, "value": v}
-            for k, v in sorted(spec.get("environment_variables", {}).items())
-        ],
-        "readinessProbe": {
-            "httpGet": {"path": version.spec["readiness_probe_path"], "port": "http"}
-        },
-    }
-    if spec.get("security_context"):
-        container["securityContext"] = spec["security_context"]
-    pod: dict[str, Any] = {"containers": [container]}
-    if spec.get("volumes"):
-        pod["volumes"] = spec["volumes"]
-    if spec.get("selector"):
-        pod["nodeSelector"] = spec["selector"]
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {
-            "name": object_name(composition_address(address, composition.experiment_id)),
-            "labels": labels,
-            "annotations": {
-                f"{LABEL_PREFIX}/address": address,
-                f"{LABEL_PREFIX}/uid": deployment.uid,
-                f"{LABEL_PREFIX}/runtime": composition.runtime,
-                f"{LABEL_PREFIX}/runtime-image-version": composition.image_version,
-            },
-        },
-        "spec": {
-            "replicas": composition.replicas,
-            "selector": {"matchLabels": selector},
-            "strategy": {
-                "type": "RollingUpdate",
-                "rollingUpdate": {
-                    "maxUnavailable": MAX_UNAVAILABLE,
-                    "maxSurge": max(1, math.ceil(composition.replicas * SURGE_FRACTION)),
-                },
-            },
-            "template": {"metadata": {"labels": labels}, "spec": pod},
-        },
     }

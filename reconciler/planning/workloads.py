@@ -1,0 +1,206 @@
+"""Workloads: the `apps/v1` Deployment a composition runs, and the runtime configuration in it.
+
+A composition's workload is built from three things: the deployment and composition
+themselves, the container image of its pinned version, and its runtime's
+*configuration* — the runtime fields that enter the workload (`CONFIGURATION_FIELDS`).
+A composition is pinned to that configuration as it is to its version: it records the
+`configuration_digest` of what its workload was written with, so a plan can tell, by
+comparing two short strings per composition, which deployments run an older
+configuration of their runtime, and nothing rolls until upgraded. The values of an older
+configuration that compositions still run are retained in the state (`retain`), so that a
+failed rollout puts a workload back exactly as it ran.
+
+The workload rolls out with zero downtime (RollingUpdate that never drops below the
+desired replicas). Its `digest` is recorded in state as the composition's `last_applied`.
+
+Pure: specs in, mappings and digests out. The catalog's own objects are
+targets/manifests.py's; writing either is a target's job.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import operator
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import orjson
+
+from reconciler.addresses import composition_address, name_of, object_name, workspace_of
+from reconciler.model import Composition, Deployment, Resource
+
+LABEL_PREFIX = "runtimes.reconciler.dev"
+CONTAINER = "scorer"
+SCORING_PORT = 8080
+# Zero downtime: a rollout never takes a serving pod away before its replacement is
+# ready, and adds new pods a quarter of the replicas at a time (at least one), as
+# Kubernetes' own default surge does.
+MAX_UNAVAILABLE = 0
+SURGE_FRACTION = 0.25
+# The runtime fields a composition's workload runs with: changing one of them leaves
+# running compositions on an older configuration until they are upgraded. Descriptions,
+# the display name and the scoring endpoint are the catalog's, not the workload's.
+CONFIGURATION_FIELDS = (
+    "environment_variables",
+    "data_volume_read_only",
+    "volumes",
+    "security_context",
+    "selector",
+)
+
+
+def digest(document: Mapping[str, Any]) -> str:
+    """A short, stable digest of a JSON-ready mapping (key order does not matter)."""
+    return hashlib.sha256(orjson.dumps(document, option=orjson.OPT_SORT_KEYS)).hexdigest()[:32]
+
+
+def configuration_of(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """The configuration a runtime `spec` gives the workloads it serves: its
+    `CONFIGURATION_FIELDS`, absent ones as their defaults (so a spec that spells a default
+    out and one that leaves it out give the same configuration)."""
+    return {
+        "environment_variables": spec.get("environment_variables") or {},
+        "data_volume_read_only": bool(spec.get("data_volume_read_only", False)),
+        "volumes": spec.get("volumes") or [],
+        "security_context": spec.get("security_context") or {},
+        "selector": spec.get("selector") or {},
+    }
+
+
+def configuration_digest(spec: Mapping[str, Any]) -> str:
+    """The digest of `configuration_of(spec)`: what a composition records as pinned.
+
+    A plan takes one per runtime its deployments use (thousands at scale), so the values
+    are hashed as a tuple in `CONFIGURATION_FIELDS` order, picked in one step from a spec
+    that has them all (as validated specs do); `configuration_digest(configuration_of(spec))`
+    is the same digest.
+    """
+    try:
+        values = _PICK_CONFIGURATION(spec)
+    except KeyError:
+        values = tuple(configuration_of(spec).values())
+    encoded = orjson.dumps(values, option=orjson.OPT_SORT_KEYS)
+    return hashlib.blake2b(encoded, digest_size=16).hexdigest()
+
+
+_PICK_CONFIGURATION = operator.itemgetter(*CONFIGURATION_FIELDS)
+
+
+def pinned_configuration(
+    composition: Composition,
+    *,
+    retained: Mapping[str, Mapping[str, Any]],
+    prior: Mapping[str, Resource],
+) -> Mapping[str, Any] | None:
+    """The values of the configuration `composition` is pinned to, when they are known:
+    `retained` by a state, or given by its runtime as it was in the `prior` catalog (a
+    runtime changed since). None for a pin recorded before configurations were."""
+    found = retained.get(composition.configuration)
+    if found is not None:
+        return found
+    before = prior.get(composition.runtime)
+    if before is not None and configuration_digest(before.spec) == composition.configuration:
+        return configuration_of(before.spec)
+    return None
+
+
+def retain(
+    deployments: Iterable[Deployment],
+    *,
+    resources: Mapping[str, Resource],
+    retained: Mapping[str, Mapping[str, Any]],
+    prior: Mapping[str, Resource],
+) -> dict[str, Mapping[str, Any]]:
+    """The older configurations that compositions of `deployments` are pinned to, by
+    digest: those their runtime among `resources` no longer gives, with their values
+    (`pinned_configuration`). A state keeps them so that a failed rollout can put a
+    workload back exactly as it ran; a runtime's current configuration needs no copy."""
+    current: dict[str, str] = {}
+    kept: dict[str, Mapping[str, Any]] = {}
+    for deployment in deployments:
+        for composition in deployment.compositions:
+            pinned = composition.configuration
+            if pinned in kept:
+                continue
+            if composition.runtime not in current:
+                runtime = resources.get(composition.runtime)
+                current[composition.runtime] = (
+                    "" if runtime is None else configuration_digest(runtime.spec)
+                )
+            if pinned == current[composition.runtime]:
+                continue
+            values = pinned_configuration(composition, retained=retained, prior=prior)
+            if values is not None:
+                kept[pinned] = values
+    return kept
+
+
+def as_configured(runtime: Resource, configuration: Mapping[str, Any]) -> Resource:
+    """`runtime` as it was when it gave `configuration`: what a workload pinned to an older
+    configuration is written with."""
+    return runtime.with_(spec={**runtime.spec, **configuration})
+
+
+def composition_manifest(
+    deployment: Deployment, composition: Composition, *, runtime: Resource, version: Resource
+) -> dict[str, Any]:
+    """The `apps/v1` Deployment serving one composition on `version` with `runtime`'s
+    configuration."""
+    address = deployment.address
+    workspace, deployment_id = workspace_of(address), name_of(address)
+    selector = {
+        f"{LABEL_PREFIX}/deployment": deployment_id,
+        f"{LABEL_PREFIX}/experiment": composition.experiment_id,
+    }
+    labels = {
+        f"{LABEL_PREFIX}/workspace": workspace,
+        **selector,
+        "app.kubernetes.io/managed-by": "runtime-reconciler",
+    }
+    spec = runtime.spec
+    container: dict[str, Any] = {
+        "name": CONTAINER,
+        "image": version.spec["image"],
+        "ports": [{"name": "http", "containerPort": SCORING_PORT}],
+        "env": [
+            {"name": k, "value": v}
+            for k, v in sorted(spec.get("environment_variables", {}).items())
+        ],
+        "readinessProbe": {
+            "httpGet": {"path": version.spec["readiness_probe_path"], "port": "http"}
+        },
+    }
+    if spec.get("security_context"):
+        container["securityContext"] = spec["security_context"]
+    pod: dict[str, Any] = {"containers": [container]}
+    if spec.get("volumes"):
+        pod["volumes"] = spec["volumes"]
+    if spec.get("selector"):
+        pod["nodeSelector"] = spec["selector"]
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {
+            "name": object_name(composition_address(address, composition.experiment_id)),
+            "labels": labels,
+            "annotations": {
+                f"{LABEL_PREFIX}/address": address,
+                f"{LABEL_PREFIX}/uid": deployment.uid,
+                f"{LABEL_PREFIX}/runtime": composition.runtime,
+                f"{LABEL_PREFIX}/runtime-image-version": composition.image_version,
+            },
+        },
+        "spec": {
+            "replicas": composition.replicas,
+            "selector": {"matchLabels": selector},
+            "strategy": {
+                "type": "RollingUpdate",
+                "rollingUpdate": {
+                    "maxUnavailable": MAX_UNAVAILABLE,
+                    "maxSurge": max(1, math.ceil(composition.replicas * SURGE_FRACTION)),
+                },
+            },
+            "template": {"metadata": {"labels": labels}, "spec": pod},
+        },
+    }
