@@ -232,7 +232,7 @@ def test_properties_are_live_and_read_gives_one_snapshot(world: World) -> None:
     ("arguments", "raised", "message"),
     [
         ({"state": 123}, TypeError, "state=123 is not a state location"),
-        ({"target": 123}, TypeError, "the target 123 is not dir:PATH or memory://"),
+        ({"target": 123}, TypeError, "the target 123 is not dir:PATH, memory://"),
         ({"lock_timeout": "30"}, TypeError, "lock_timeout must be a number of seconds"),
         ({"lock_timeout": True}, TypeError, "lock_timeout must be a number of seconds"),
         ({"sensitive_names": "TOKEN"}, TypeError, "sensitive_names must be a list"),
