@@ -48,15 +48,23 @@ def duration(text: str) -> float:
     return float(match[1]) * _UNIT_SECONDS[match[2]]
 
 
-def _count(text: str) -> int:
-    """A count of zero or more (`--canary`, `--max-failures`)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{value} is not zero or more")
-    return value
+def _at_least(minimum: int, what: str) -> Callable[[str], int]:
+    """An argument type: a whole number of at least `minimum`, named `what` in errors."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{value} is not {what}")
+        return value
+
+    return parse
+
+
+_count = _at_least(0, "zero or more")  # --canary, --max-failures
+positive_int = _at_least(1, "at least 1")  # --parallelism
 
 
 def _boolean(text: str) -> bool:
@@ -65,17 +73,6 @@ def _boolean(text: str) -> bool:
     if text.lower() in ("false", "0", "no"):
         return False
     raise argparse.ArgumentTypeError(f"'{text}' is not true or false")
-
-
-def positive_int(text: str) -> int:
-    """A count of at least 1 (`--parallelism`)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is not at least 1")
-    return value
 
 
 class _Parser(argparse.ArgumentParser):
