@@ -114,7 +114,7 @@ class SecretKeySelector(TypedDict):
 class SecretReference(TypedDict):
     """An environment value kept in an existing Secret: `{secretKeyRef: {name, key}}`."""
 
-    secretKeyRef: SecretKeySelector  # noqa: N815 (spelled as Kubernetes spells it)
+    secretKeyRef: SecretKeySelector  # spelled as Kubernetes spells it
 
 
 # An environment value: the text itself, or a reference to a key of an existing Secret.
