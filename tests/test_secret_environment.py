@@ -29,6 +29,10 @@ from reconciler.targets.directory import DirTarget
 from tests import kubetarget
 from tests.kubeapi import Emulator
 from tests.kubeapi.fixtures import HttpClient
+from tests.kubeapi.rbac import service_account_user
+from tests.test_kubernetes_rbac import NAMESPACES as RBAC_NAMESPACES
+from tests.test_kubernetes_rbac import TOKEN as RBAC_TOKEN
+from tests.test_kubernetes_rbac import rbac_documents, without
 
 TOKEN = "tok-4f1c9e"
 PASSWORD = "pw-83hd"
@@ -55,10 +59,10 @@ def values(token: str = TOKEN) -> Any:
     return build_values([("values.yaml", {"config": {"deployer": {"composition": composition}}})])
 
 
-def inputs(token: str = TOKEN) -> engine.Inputs:
+def inputs(token: str = TOKEN, *, workspace: str = "prod") -> engine.Inputs:
     declared = {
         "workspaces": {
-            "prod": {
+            workspace: {
                 "deployments": {
                     "fraud": {"compositions": [{"experimentId": "exp-a", "runtime": "lts"}]}
                 }
@@ -289,3 +293,60 @@ def env_refs(deployment: dict[str, Any]) -> dict[str, tuple[str, str]]:
         for name, item in container_env(deployment).items()
         if "valueFrom" in item
     }
+
+
+def apply_under_rbac(
+    documents: list[dict[str, Any]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *runs: str
+) -> tuple[Emulator, list[engine.ApplyResult]]:
+    """Apply once per token value in `runs`, as the shipped service account; the emulator
+    is left running for the caller to read (and stop)."""
+    user = service_account_user("runtime-platform", "runtime-reconciler")
+    emulator = Emulator(tokens={RBAC_TOKEN: user}).start()
+    kubetarget.prepare(
+        emulator, tmp_path, monkeypatch, namespaces=RBAC_NAMESPACES, token=RBAC_TOKEN
+    )
+    emulator.apply_objects(documents)
+    backend, results = MemoryBackend(), []
+    with kubetarget.FastClock(emulator):
+        for token in runs:
+            given = inputs(token, workspace="fraud-team")
+            if token == "":  # no secret value left: the runtime's Secret goes
+                env = given.values.data["config"]["deployer"]["composition"]["runtimes"]["lts"]
+                env["environmentVariables"] = {"LOG_LEVEL": "INFO"}
+            results.append(engine.apply(backend, open_target("kubernetes"), inputs=given))
+    return emulator, results
+
+
+def test_under_the_shipped_rbac_secrets_are_written_and_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    emulator, results = apply_under_rbac(rbac_documents(), tmp_path, monkeypatch, TOKEN, "")
+    try:
+        assert all(r.ok for r in results), [
+            [e.summary for _, e in r.failed] + [e.summary for *_, e in r.roll_failed]
+            for r in results
+        ]
+        target = open_target("kubernetes")  # as the service account
+        assert target.get(f"{RUNTIME}/secret") is None, "no secret value left: no Secret"
+        composition = "workspaces/fraud-team/deployments/fraud/compositions/exp-a"
+        kept = target.get(f"{composition}/secret")
+        assert kept is not None and kept["metadata"]["name"] == "fraud-exp-a-env", (
+            "the composition not yet upgraded still runs with its Secret"
+        )
+    finally:
+        emulator.stop()
+
+
+@pytest.mark.parametrize("verb", ["patch", "delete"])
+def test_writing_secrets_needs_the_rbac_rule_for_them(
+    verb: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    documents = without("runtime-reconciler-write", "secrets", verb)
+    emulator, results = apply_under_rbac(documents, tmp_path, monkeypatch, TOKEN, "")
+    emulator.stop()
+    failed = results[0] if verb == "patch" else results[1]
+    assert not failed.ok
+    summaries = [e.summary for _, e in failed.failed] + [e.summary for *_, e in failed.roll_failed]
+    assert summaries and all(
+        f"forbidden: cannot {verb} secrets in namespace" in s for s in summaries
+    ), summaries
