@@ -21,6 +21,7 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+from typing_extensions import TypedDict
 
 GLOBAL_WORKSPACE = "global"  # where bootstrap-managed resources live, visible from every workspace
 DEFAULT_READINESS_PROBE_PATH = "/readyz"
@@ -103,6 +104,23 @@ class VersionSpec(BaseModel):
     readiness_probe_path: str = DEFAULT_READINESS_PROBE_PATH
 
 
+class SecretKeySelector(TypedDict):
+    """A key of an existing Secret in the namespace of the objects that use it."""
+
+    name: str
+    key: str
+
+
+class SecretReference(TypedDict):
+    """An environment value kept in an existing Secret: `{secretKeyRef: {name, key}}`."""
+
+    secretKeyRef: SecretKeySelector  # spelled as Kubernetes spells it
+
+
+# An environment value: the text itself, or a reference to a key of an existing Secret.
+EnvironmentValue = str | SecretReference
+
+
 class RuntimeSpec(BaseModel):
     """A deployable configuration binding a runtime image (or a pinned version) to a model type.
 
@@ -117,7 +135,7 @@ class RuntimeSpec(BaseModel):
     runtime_image: str
     display_name: str = ""
     description: str = ""
-    environment_variables: dict[str, str] = Field(default_factory=dict)
+    environment_variables: dict[str, EnvironmentValue] = Field(default_factory=dict)
     data_volume_read_only: bool = False
     volumes: list[dict[str, Any]] = Field(default_factory=list)
     security_context: dict[str, Any] = Field(default_factory=dict)

@@ -82,8 +82,20 @@ class Team:
         return loaded
 
     def env(self, experiment: str) -> dict[str, str]:
+        """The environment the workload's container gets, as a cluster resolves it:
+        secret values from the composition's Secret, which is written beside it."""
         (container,) = self.manifest(experiment)["spec"]["template"]["spec"]["containers"]
-        return {item["name"]: item["value"] for item in container["env"]}
+        secret = self.cluster / f"{FRAUD}/compositions/{experiment}/secret.yaml"
+        stored = yaml.safe_load(secret.read_text())["stringData"] if secret.exists() else {}
+        env = {}
+        for item in container["env"]:
+            if "valueFrom" in item:
+                ref = item["valueFrom"]["secretKeyRef"]
+                assert ref["name"] == f"fraud-{experiment}-env"
+                env[item["name"]] = stored[ref["key"]]
+            else:
+                env[item["name"]] = item["value"]
+        return env
 
     def outdated(self) -> list[str]:
         plan = engine.plan(self.client.backend, engine.Inputs())
@@ -177,9 +189,13 @@ class StuckRollout(DirTarget):
     def __init__(self, root: Path) -> None:
         super().__init__(root)
         self.stuck = True
+        self.rotated = False
 
     def put(self, address: str, manifest: Mapping[str, Any]) -> None:
-        if self.stuck and address.endswith("/exp-2") and "rotated-secret" in str(manifest):
+        # The credential is in the workload's Secret, written just before the workload.
+        if address.endswith("/exp-2/secret"):
+            self.rotated = "rotated-secret" in str(manifest)
+        elif self.stuck and address.endswith("/exp-2") and self.rotated:
             self.stuck = False
             raise errors.TargetError("exp-2 exceeded its progress deadline")
         super().put(address, manifest)
@@ -195,6 +211,7 @@ def test_a_failed_configuration_rollout_goes_back_to_what_it_ran(team: Team) -> 
     assert "exp-2 exceeded its progress deadline; rolled back to v1.6.0" in caught.value.detail
     assert team.env("exp-1") == ROTATED
     assert team.manifest("exp-2") == before, "back on the configuration it ran"
+    assert team.env("exp-2") == ENV, "its Secret holds the credential it ran with again"
     assert team.outdated() == [f"exp-2 {RUNTIME}"]
     deployment.upgrade_runtime_image()  # the rollout goes through now: repeating converges
     assert team.env("exp-2") == ROTATED and team.outdated() == []
@@ -222,6 +239,7 @@ def test_a_runtime_changed_in_the_same_apply_rolls_back_to_its_former_configurat
     result = engine.apply(team.client.backend, StuckRollout(team.cluster), inputs=inputs)
     assert not result.ok and [e for _, e, _ in result.roll_failed] == ["exp-2"]
     assert team.manifest("exp-2") == before
+    assert team.env("exp-2") == ENV
     assert team.env("exp-1") == ROTATED
 
 

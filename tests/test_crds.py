@@ -116,7 +116,10 @@ def test_every_schema_is_structural(crd: dict[str, Any]) -> None:
     while stack:
         where, node = stack.pop()
         assert not set(NOT_STRUCTURAL) & set(node), where
-        assert "type" in node, f"{where} has no type"
+        # Kubernetes' rule: every node is typed, but for one open to any value (a runtime's
+        # environment value is a string or a Secret reference).
+        open_node = node.get("x-kubernetes-preserve-unknown-fields") is True
+        assert "type" in node or open_node, f"{where} has no type"
         assert not ("properties" in node and "additionalProperties" in node), where
         for name, child in node.get("properties", {}).items():
             stack.append((f"{where}.{name}", child))

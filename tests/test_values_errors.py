@@ -105,7 +105,7 @@ def test_a_yaml_1_1_boolean_where_a_string_belongs_is_caught(write) -> None:
     )
     error = error_of([path])
     assert error.path == f"{RUNTIME}.environmentVariables.DEBUG"
-    assert "expected a string, got true" in error.summary
+    assert "expected a string or a mapping, got true" in error.summary
 
 
 def test_an_unknown_key_under_the_composition_is_refused(write) -> None:

@@ -251,17 +251,51 @@ def _run(change: Change, *, target: Target, now: str) -> Resource | errors.Recon
     try:
         if change.action is Action.DELETE:
             target.delete(change.address)
+            _remove_secret(change.before, target=target)
             return None
         record = _recorded(change, now)
         document = manifests.manifest(record)
+        secret = manifests.runtime_secret(record)
         applied = manifests.digest(document)
         if change.action is Action.REPLACE:
             target.delete(change.address)
         if applied != record.last_applied:  # a held change may leave the manifest as it is
+            if secret is not None:
+                target.put(workloads.secret_address(change.address), secret)
+            else:
+                _remove_secret(change.before, target=target)
             target.put(change.address, document)
         return record.with_(last_applied=applied)
     except errors.ReconcilerError as exc:
         return exc
+
+
+def _remove_secret(before: Resource | None, *, target: Target) -> None:
+    """Remove the Secret a runtime had, when it had one (a deleted runtime, or one whose
+    secret values are gone)."""
+    if before is not None and manifests.runtime_secret(before) is not None:
+        target.delete(workloads.secret_address(before.address))
+
+
+def _write_workload(
+    address: str,
+    deployment: Deployment,
+    composition: Composition,
+    *,
+    runtime: Resource,
+    version: Resource,
+    target: Target,
+) -> dict[str, Any]:
+    """Write a composition's Secret (when its configuration has secret values), then roll
+    its workload; the workload's manifest."""
+    secret = workloads.composition_secret(deployment, composition, runtime=runtime)
+    if secret is not None:
+        target.put(workloads.secret_address(address), secret)
+    document = workloads.composition_manifest(
+        deployment, composition, runtime=runtime, version=version
+    )
+    target.roll(address, document, timeout=None)
+    return document
 
 
 def _recorded(change: Change, now: str) -> Resource:
@@ -308,10 +342,9 @@ def _roll(
         )
     address = composition_address(deployment.address, composition.experiment_id)
     try:
-        document = workloads.composition_manifest(
-            deployment, composition, runtime=runtime, version=version
+        document = _write_workload(
+            address, deployment, composition, runtime=runtime, version=version, target=target
         )
-        target.roll(address, document, timeout=None)
     except errors.ReconcilerError as exc:
         change = task[0]
         previous = change.before.composition(composition.experiment_id) if change.before else None
@@ -373,10 +406,14 @@ def _roll_back(
     try:
         if runtime is None:
             raise KeyError(previous.runtime)
-        document = workloads.composition_manifest(
-            deployment, previous, runtime=runtime, version=resources[previous.image_version]
+        _write_workload(
+            address,
+            deployment,
+            previous,
+            runtime=runtime,
+            version=resources[previous.image_version],
+            target=target,
         )
-        target.roll(address, document, timeout=None)
         outcome = f"rolled back to {label}"
     except (KeyError, errors.ReconcilerError) as exc:
         why = exc.summary if isinstance(exc, errors.ReconcilerError) else f"{exc} is gone"

@@ -27,7 +27,14 @@ from typing import Any
 
 import orjson
 
-from reconciler.addresses import composition_address, name_of, object_name, workspace_of
+from reconciler import sensitive
+from reconciler.addresses import (
+    composition_address,
+    kube_name,
+    name_of,
+    object_name,
+    workspace_of,
+)
 from reconciler.model import Composition, Deployment, Resource
 
 LABEL_PREFIX = "runtimes.reconciler.dev"
@@ -48,6 +55,105 @@ CONFIGURATION_FIELDS = (
     "security_context",
     "selector",
 )
+
+
+# Where a workload's or a runtime's secret environment values live: a Secret beside it,
+# at this address under its own (`<address>/secret`), named `<object name>-env`.
+SECRET_ADDRESS_SUFFIX = "/secret"
+SECRET_NAME_SUFFIX = "-env"
+MANAGED_BY = {"app.kubernetes.io/managed-by": "runtime-reconciler"}
+
+
+def secret_address(address: str) -> str:
+    """The address of the Secret holding the secret environment values of the object at
+    `address` (a runtime or a composition)."""
+    return f"{address}{SECRET_ADDRESS_SUFFIX}"
+
+
+def owner_of_secret(address: str) -> str | None:
+    """The address whose Secret lives at `address`, or None if `address` is no Secret's."""
+    if address.endswith(SECRET_ADDRESS_SUFFIX):
+        return address.removesuffix(SECRET_ADDRESS_SUFFIX)
+    return None
+
+
+def secret_name(address: str) -> str:
+    """The name of the Secret of the object at `address` on a cluster."""
+    return kube_name(f"{object_name(address)}{SECRET_NAME_SUFFIX}")
+
+
+def is_reference(value: Any) -> bool:
+    """True for an environment value that names a key of an existing Secret
+    (`{"secretKeyRef": {"name": ..., "key": ...}}`) rather than giving the value."""
+    return isinstance(value, Mapping) and isinstance(value.get("secretKeyRef"), Mapping)
+
+
+def secret_values(
+    env: Mapping[str, Any], sensitivity: sensitive.Sensitivity = sensitive.DEFAULT
+) -> dict[str, str]:
+    """The values of `env` that must not sit in plain text: those the rule of sensitive.py
+    hides (references to existing Secrets are not values)."""
+    return {
+        name: value
+        for name, value in env.items()
+        if not is_reference(value) and sensitivity.hides(name, value)
+    }
+
+
+def environment_refs(
+    env: Mapping[str, Any],
+    *,
+    secret: str,
+    sensitivity: sensitive.Sensitivity = sensitive.DEFAULT,
+) -> dict[str, Any]:
+    """`env` with each secret value replaced by a reference to its key in Secret `secret`."""
+    hidden = secret_values(env, sensitivity)
+    return {
+        name: {"secretKeyRef": {"name": secret, "key": name}} if name in hidden else value
+        for name, value in env.items()
+    }
+
+
+def secret_manifest(
+    address: str, values: Mapping[str, str], *, labels: Mapping[str, str]
+) -> dict[str, Any]:
+    """The `v1` Secret holding `values` for the object at `address`, labelled as the tool's."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "Opaque",
+        "metadata": {
+            "name": secret_name(address),
+            "labels": {**labels, **MANAGED_BY},
+            "annotations": {f"{LABEL_PREFIX}/address": secret_address(address)},
+        },
+        "stringData": dict(sorted(values.items())),
+    }
+
+
+def composition_secret(
+    deployment: Deployment, composition: Composition, *, runtime: Resource
+) -> dict[str, Any] | None:
+    """The Secret with the secret environment values of one composition's workload, or
+    None when its runtime's configuration has none."""
+    values = secret_values(runtime.spec.get("environment_variables") or {})
+    if not values:
+        return None
+    address = composition_address(deployment.address, composition.experiment_id)
+    labels = {f"{LABEL_PREFIX}/workspace": workspace_of(deployment.address)}
+    return secret_manifest(address, values, labels=labels)
+
+
+def _env_entry(name: str, value: Any, *, secret: str, hidden: Mapping[str, str]) -> dict[str, Any]:
+    if is_reference(value):
+        ref = value["secretKeyRef"]
+        return {
+            "name": name,
+            "valueFrom": {"secretKeyRef": {"name": ref["name"], "key": ref["key"]}},
+        }
+    if name in hidden:
+        return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": name}}}
+    return {"name": name, "value": value}
 
 
 def digest(document: Mapping[str, Any]) -> str:
@@ -159,14 +265,14 @@ def composition_manifest(
         "app.kubernetes.io/managed-by": "runtime-reconciler",
     }
     spec = runtime.spec
+    env = spec.get("environment_variables", {})
+    hidden = secret_values(env)
+    secret = secret_name(composition_address(address, composition.experiment_id))
     container: dict[str, Any] = {
         "name": CONTAINER,
         "image": version.spec["image"],
         "ports": [{"name": "http", "containerPort": SCORING_PORT}],
-        "env": [
-            {"name": k, "value": v}
-            for k, v in sorted(spec.get("environment_variables", {}).items())
-        ],
+        "env": [_env_entry(k, v, secret=secret, hidden=hidden) for k, v in sorted(env.items())],
         "readinessProbe": {
             "httpGet": {"path": version.spec["readiness_probe_path"], "port": "http"}
         },
@@ -178,6 +284,11 @@ def composition_manifest(
         pod["volumes"] = spec["volumes"]
     if spec.get("selector"):
         pod["nodeSelector"] = spec["selector"]
+    template_meta: dict[str, Any] = {"labels": labels}
+    if hidden:
+        # The pod spec names the Secret, not its values: a new value changes only this
+        # annotation (the configuration's digest), which is what makes the workload roll.
+        template_meta["annotations"] = {f"{LABEL_PREFIX}/configuration": configuration_digest(spec)}
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -201,6 +312,6 @@ def composition_manifest(
                     "maxSurge": max(1, math.ceil(composition.replicas * SURGE_FRACTION)),
                 },
             },
-            "template": {"metadata": {"labels": labels}, "spec": pod},
+            "template": {"metadata": template_meta, "spec": pod},
         },
     }

@@ -19,7 +19,7 @@ import pydantic
 from reconciler import errors
 from reconciler.addresses import is_version
 from reconciler.inputs.requests import Overrides
-from reconciler.model import Kind, RuntimeSpec
+from reconciler.model import EnvironmentValue, Kind, RuntimeSpec
 from reconciler.sdk.images import (
     AllRuntimeImages,
     RuntimeImage,
@@ -76,7 +76,7 @@ class Runtime(NamedObject):
         return RuntimeImage(self._session, target)
 
     @property
-    def environment_variables(self) -> dict[str, str]:
+    def environment_variables(self) -> dict[str, EnvironmentValue]:
         return dict(self._resource.spec.get("environment_variables", {}))
 
     @property
@@ -105,7 +105,7 @@ class Runtime(NamedObject):
         *,
         name: str | None = None,
         description: str | None = None,
-        environment_variables: dict[str, str] | None = None,
+        environment_variables: dict[str, EnvironmentValue] | None = None,
         read_only_data_volume: bool | None = None,
         volumes: list[dict[str, Any]] | None = None,
         security_context: dict[str, Any] | None = None,
@@ -162,7 +162,8 @@ def runtime_spec(fields: dict[str, Any], *, address: str) -> dict[str, Any]:
         raise errors.ArgumentError(
             f"runtime {address}: {name} is invalid: {problem['msg']}",
             detail=f"{exc.error_count()} problem(s) in the runtime's fields",
-            hint="environment_variables maps names to strings; volumes is a list of "
+            hint="environment_variables maps names to strings or to references to existing "
+            "Secrets ({'secretKeyRef': {'name': ..., 'key': ...}}); volumes is a list of "
             "mappings; security_context and selector are mappings",
         ) from exc
 
@@ -201,7 +202,7 @@ class Runtimes(CatalogCollection[Runtime]):
         runtime_image: RuntimeImage | RuntimeImageVersion | str,
         model_type: str,
         description: str | None = None,
-        environment_variables: dict[str, str] | None = None,
+        environment_variables: dict[str, EnvironmentValue] | None = None,
         read_only_data_volume: bool = False,
         volumes: list[dict[str, Any]] | None = None,
         security_context: dict[str, Any] | None = None,

@@ -146,6 +146,9 @@ def _spec_schema(kind: Kind) -> dict[str, Any]:
             required.append(name)
     for field, prop in source["properties"].items():
         name = to_camel(field)
+        if kind is Kind.RUNTIME and name == "environmentVariables":
+            properties[name] = _environment_schema()
+            continue
         properties[name] = _structural(name, prop)
         if name in _CONSTRAINED_FIELDS:
             properties[name].update(_string_constraints(_CONSTRAINED_FIELDS[name]))
@@ -153,7 +156,6 @@ def _spec_schema(kind: Kind) -> dict[str, Any]:
             required.append(name)
     if kind is Kind.RUNTIME:
         properties["runtimeImage"].update(_runtime_image_address())
-        properties["environmentVariables"]["x-kubernetes-validations"] = [_environment_names_rule()]
     properties["state"] = _string_constraints("state")
     properties["stateReason"] = {"type": "string", "default": ""}
     required.append("state")
@@ -177,6 +179,32 @@ def _runtime_image_address() -> dict[str, Any]:
         "description": "the address of a runtime image (its latest available version when "
         "deploying), or of one of its versions (pinned)",
         "pattern": f"^workspaces/{ident}/runtimeImages/{ident}(/versions/{version})?$",
+    }
+
+
+def _environment_schema() -> dict[str, Any]:
+    """A runtime's environment: names to values, or to a key of a Secret. Secret-looking
+    values are written as references to the runtime's own Secret, never as text; structural
+    schemas allow no `oneOf` of a string and an object, so a value is open to both and CEL
+    says which shapes are allowed."""
+    value = {
+        "description": "a value, or {secretKeyRef: {name, key}} naming a key of a Secret",
+        "x-kubernetes-preserve-unknown-fields": True,
+        "x-kubernetes-validations": [
+            {
+                "rule": "type(self) == string || (type(self) == map && "
+                "self.size() == 1 && has(self.secretKeyRef) && "
+                "type(self.secretKeyRef.name) == string && "
+                "type(self.secretKeyRef.key) == string)",
+                "message": "an environment value is a string or "
+                "{secretKeyRef: {name: SECRET, key: KEY}}",
+            }
+        ],
+    }
+    return {
+        "type": "object",
+        "additionalProperties": value,
+        "x-kubernetes-validations": [_environment_names_rule()],
     }
 
 

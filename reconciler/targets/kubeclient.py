@@ -91,6 +91,24 @@ class Cluster:
         self, kind: Resource, namespace: str, name: str, body: dict[str, Any], *, force: bool
     ) -> dict[str, Any]:
         """Server-side apply `body` under the tool's field manager; the live object."""
+        if kind == SECRETS:
+            return self._send(
+                lambda: _json(
+                    self.core.patch_namespaced_secret(
+                        name,
+                        namespace,
+                        body,
+                        field_manager=FIELD_MANAGER,
+                        force=force,
+                        _content_type=APPLY_PATCH,
+                        _request_timeout=REQUEST_TIMEOUT,
+                        _preload_content=False,
+                    )
+                ),
+                verb="patch",
+                kind=kind,
+                namespace=namespace,
+            )
         return self._send(
             lambda: self.objects.patch_namespaced_custom_object(
                 kind.group,
@@ -113,7 +131,18 @@ class Cluster:
         """The live object, or None when there is none."""
         try:
             return self._send(
-                lambda: self.objects.get_namespaced_custom_object(
+                (
+                    lambda: _json(
+                        self.core.read_namespaced_secret(
+                            name,
+                            namespace,
+                            _request_timeout=REQUEST_TIMEOUT,
+                            _preload_content=False,
+                        )
+                    )
+                )
+                if kind == SECRETS
+                else lambda: self.objects.get_namespaced_custom_object(
                     kind.group,
                     kind.version,
                     namespace,
@@ -168,7 +197,18 @@ class Cluster:
         """Delete the object; one that is not there is not an error."""
         try:
             self._send(
-                lambda: self.objects.delete_namespaced_custom_object(
+                (
+                    lambda: _json(
+                        self.core.delete_namespaced_secret(
+                            name,
+                            namespace,
+                            _request_timeout=REQUEST_TIMEOUT,
+                            _preload_content=False,
+                        )
+                    )
+                )
+                if kind == SECRETS
+                else lambda: self.objects.delete_namespaced_custom_object(
                     kind.group,
                     kind.version,
                     namespace,
@@ -283,6 +323,15 @@ class Cluster:
 
 
 NAMESPACES = Resource(group="", version="v1", plural="namespaces", custom=False)
+# Secrets are in the core API, which the custom-objects calls cannot address.
+SECRETS = Resource(group="", version="v1", plural="secrets", custom=False)
+
+
+def _json(response: Any) -> dict[str, Any]:
+    """The body of a response read without the client's models (core objects as mappings,
+    like the custom objects)."""
+    found = json.loads(response.data or b"{}")
+    return found if isinstance(found, dict) else {}
 
 
 class _Gone(Exception):

@@ -9,7 +9,8 @@ a Deployment's rollout as `kubectl rollout status` does.
 Namespaces: workspace `global` (where the bootstrap-managed catalog lives) maps to the
 platform namespace (`RECONCILER_PLATFORM_NAMESPACE`, default `runtime-platform`), every
 other workspace to `workspace-<name>` (the pattern is configurable, and so is creating a
-missing namespace). Objects that do not
+missing namespace). A runtime's or a composition's secret environment values live in a
+Secret beside it (`<address>/secret`, planning/workloads.py). Objects that do not
 carry `app.kubernetes.io/managed-by: runtime-reconciler` are not ours: `get` does not see
 them.
 
@@ -37,6 +38,7 @@ from reconciler.addresses import (
     workspace_of,
 )
 from reconciler.model import GLOBAL_WORKSPACE, Kind
+from reconciler.planning import workloads
 from reconciler.targets import crds, kubeclient, manifests
 
 PLATFORM_NAMESPACE_ENV = "RECONCILER_PLATFORM_NAMESPACE"  # the Helm hook Job sets it
@@ -119,6 +121,10 @@ class KubernetesTarget:
 
     def locate(self, address: str) -> tuple[kubeclient.Resource, str, str]:
         """The kind, namespace and name of the object at `address`."""
+        owner = workloads.owner_of_secret(address)
+        if owner is not None:
+            self.locate(owner)  # only the Secret of an address held here
+            return kubeclient.SECRETS, self.namespace_of(owner), workloads.secret_name(owner)
         if parse_composition(address) is not None:
             kind = DEPLOYMENTS
         else:
