@@ -11,10 +11,10 @@ Figures, each with its goal as a ratio (nothing about timings is asserted):
   against the ideal ceil(1000/50) × 2 s (goal ≤ 1.2×).
 
 The emulator runs in this process on the wall clock, so the figures include its own cost
-(≈ 4 ms per write), which the floor pays too. At full size (22,000 resources, 10,000
-Deployments) this part alone takes well over ten minutes on a 2-core machine, so the
-catalog is scaled by RECONCILER_BENCH_KUBE_SCALE (default 0.25; 1 is the full size) and
-the sizes used are printed.
+(≈ 2.5 ms per write), which the floor pays too. At full size (22,000 resources, 10,000
+Deployments) this part alone takes about eight minutes on a 2-core machine, so the catalog
+and its Deployments are scaled by RECONCILER_BENCH_KUBE_SCALE (default 0.25; 1 is the
+full size) and the sizes used are printed. The rollout figure does not scale.
 """
 
 from __future__ import annotations
@@ -231,7 +231,7 @@ def bench_rollouts(root: Path) -> None:
         assert result.ok, result.roll_failed[:1]
     ideal = math.ceil(len(result.rolled) / ROLLOUT_PARALLELISM) * ROLLOUT_SECONDS
     label = (
-        f"upgrade {len(result.rolled)} deployments ({ROLLOUT_SECONDS:g} s rollouts, "
+        f"{len(result.rolled)} upgrades ({ROLLOUT_SECONDS:g} s rollouts, "
         f"--parallelism {ROLLOUT_PARALLELISM})"
     )
     print(
