@@ -1,5 +1,5 @@
 """`make bench`: figures for planning at scale, start-up, values reading against Helm's,
-and the state backends.
+the state backends, and the kubernetes target against the API emulator.
 
 Prints measurements; asserts nothing about timings (machines differ). Every figure is a
 whole `reconciler` process where the product runs as one (wall time, peak RSS), so what
@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import bench_backends, bench_upgrades, bench_values
+from bench import bench_backends, bench_kubernetes, bench_upgrades, bench_values
 from bench.process import run_cli
 
 IMAGES, VERSIONS, RUNTIMES = 2000, 5, 10000
@@ -70,6 +70,7 @@ def main() -> None:
     bench_planning()
     bench_upgrades.bench_upgrades()
     bench_backends.run()
+    bench_kubernetes.run()
 
 
 if __name__ == "__main__":

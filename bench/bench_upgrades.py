@@ -54,7 +54,7 @@ def _median(action: Callable[[], Any], runs: int = RUNS) -> float:
     return statistics.median(_timed(action)[0] for _ in range(runs))
 
 
-def _with_release(doc: dict[str, Any]) -> dict[str, Any]:
+def with_release(doc: dict[str, Any]) -> dict[str, Any]:
     """The catalog with one new, higher version appended to every image."""
     release = copy.deepcopy(doc)
     for image in release["config"]["deployer"]["composition"]["runtimeImages"].values():
@@ -65,7 +65,7 @@ def _with_release(doc: dict[str, Any]) -> dict[str, Any]:
     return release
 
 
-def _deployable(document: state.StateDocument) -> list[str]:
+def deployable(document: state.StateDocument) -> list[str]:
     """Runtimes a new composition can use without warnings: ACTIVE, on an image."""
     view = Availability(document.by_address)
     usable = []
@@ -112,7 +112,7 @@ def bench_upgrades() -> None:
 
         prior, _ = engine.read_state(backend)
         assert prior is not None
-        declared = parse_overrides(_declared(_deployable(prior)), source="deployments.yaml")
+        declared = parse_overrides(_declared(deployable(prior)), source="deployments.yaml")
         target = DirTarget(root / "cluster")
         seconds, created = _timed(
             lambda: engine.apply(backend, target, inputs=engine.Inputs(overrides=declared))
@@ -123,7 +123,7 @@ def bench_upgrades() -> None:
             f"{len(created.rolled)} compositions written"
         )
 
-        release_doc = _with_release(doc)
+        release_doc = with_release(doc)
         release = build_values([("release.yaml", release_doc)])
         prior, _ = engine.read_state(backend)
         assert prior is not None
