@@ -1,0 +1,222 @@
+"""The chart's hook exercised the way Helm runs it: `helm upgrade --install` of
+`examples/chart` with the real Helm 4 binary against the API emulator, the state in S3
+(SeaweedFS), and the hook Job's pod run by the emulator as a local `reconciler` process with
+the Job's args, env, mounted ConfigMap and the chart's own ServiceAccount and RBAC.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reconciler.model import Kind
+from reconciler.targets import crds
+from tests import s3server
+from tests.kubeapi import Emulator, rbac
+from tests.kubeapi.podrunner import SubprocessRunner
+
+ROOT = Path(__file__).resolve().parents[1]
+CHART = ROOT / "examples" / "chart"
+HELM = ROOT / ".venv" / "bin" / "helm"
+RECONCILER = Path(sys.executable).parent / "reconciler"
+IMAGE = "ghcr.io/runtime-reconciler/runtime-reconciler"
+RELEASE, NAMESPACE = "catalog", "ml-platform"
+JOB = f"{RELEASE}-runtime-reconciler-apply"
+CREDENTIALS = "s3-credentials"
+
+
+@pytest.fixture
+def cluster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    # The hook pod gets its S3 credentials from the chart's Secret reference only, never
+    # from the test's own environment.
+    for name in list(os.environ):
+        if name.startswith(("AWS_", "RECONCILER_")):
+            monkeypatch.delenv(name)
+    emulator = Emulator(tokens={"viewer": rbac.User(name="viewer")}).start()
+    try:
+        yield emulator
+    finally:
+        emulator.stop()
+
+
+@pytest.fixture
+def state_url(s3_server: s3server.S3Server, s3_bucket: str) -> str:
+    return f"s3://{s3_bucket}/{uuid.uuid4().hex}/reconciler.state.json"
+
+
+class Release:
+    """One release of the chart in one emulator, installed and upgraded by real Helm."""
+
+    def __init__(
+        self, emulator: Emulator, s3: s3server.S3Server, state_url: str, tmp_path: Path
+    ) -> None:
+        self.emulator, self.s3, self.state_url, self.tmp = emulator, s3, state_url, tmp_path
+        self.kubeconfig = emulator.write_kubeconfig(tmp_path / "kubeconfig")
+        self.runner = SubprocessRunner(
+            emulator,
+            workdir=tmp_path / "pods",
+            programs={"reconciler": str(RECONCILER)},
+            entrypoints={IMAGE: ["reconciler"]},  # the Dockerfile's ENTRYPOINT
+        )
+        emulator.job_runner = self.runner
+        env = s3.env()
+        emulator.apply_objects(
+            [
+                {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}},
+                {
+                    "apiVersion": "v1",
+                    "kind": "Secret",
+                    "metadata": {"name": CREDENTIALS, "namespace": NAMESPACE},
+                    "stringData": {
+                        "AWS_ACCESS_KEY_ID": env["AWS_ACCESS_KEY_ID"],
+                        "AWS_SECRET_ACCESS_KEY": env["AWS_SECRET_ACCESS_KEY"],
+                    },
+                },
+            ]
+        )
+        self.settings = [
+            f"state.s3.url={state_url}",
+            f"state.s3.endpoint={env['AWS_ENDPOINT_URL_S3']}",
+            f"state.s3.region={env['AWS_REGION']}",
+            "state.s3.pathStyle=true",
+            f"state.s3.credentialsSecret={CREDENTIALS}",
+        ]
+
+    def helm(self, *args: str) -> subprocess.CompletedProcess[str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("KUBE", "HELM_"))}
+        home = self.tmp / "helm"
+        env.update(
+            HELM_CACHE_HOME=str(home / "cache"),
+            HELM_CONFIG_HOME=str(home / "config"),
+            HELM_DATA_HOME=str(home / "data"),
+        )
+        command = [str(HELM), "--kubeconfig", str(self.kubeconfig), *args]
+        return subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
+
+    def upgrade(
+        self, *values: Path, sets: tuple[str, ...] = ()
+    ) -> subprocess.CompletedProcess[str]:
+        """`helm upgrade --install` with the -f files and --set flags a platform team passes."""
+        args = ["upgrade", "--install", RELEASE, str(CHART), "-n", NAMESPACE]
+        for path in values:
+            args += ["-f", str(path)]
+        for setting in (*self.settings, *sets):
+            args += ["--set", setting]
+        return self.helm(*args, "--wait", "--timeout", "60s")
+
+    def state(self) -> dict[str, Any]:
+        bucket, key = self.state_url.removeprefix("s3://").split("/", 1)
+        body = self.s3.client().get_object(Bucket=bucket, Key=key)["Body"].read()
+        return json.loads(body)
+
+    def catalog(self, kind: Kind) -> dict[str, dict[str, Any]]:
+        """The catalog objects of one kind in the emulator, by name."""
+        objects = self.emulator.store.all((crds.GROUP, crds.plural_of(kind)))
+        return {o["metadata"]["name"]: o for o in objects}
+
+    def pods(self) -> list[dict[str, Any]]:
+        """The hook's pods, oldest first: one per attempt, of every revision's Job."""
+        pods = [
+            p
+            for p in self.emulator.store.all(("", "pods"))
+            if p["metadata"].get("labels", {}).get("job-name") == JOB
+        ]
+        return sorted(pods, key=lambda p: p["metadata"]["creationTimestamp"])
+
+    def failure(self, done: subprocess.CompletedProcess[str]) -> str:
+        logs = "".join(self.log(pod) for pod in self.pods())
+        return f"{done.stderr}\n--- hook logs ---\n{logs}"
+
+    def log(self, pod: dict[str, Any]) -> str:
+        return self.emulator.pod_log(NAMESPACE, pod["metadata"]["name"])
+
+
+@pytest.fixture
+def release(
+    cluster: Emulator, s3_server: s3server.S3Server, state_url: str, tmp_path: Path
+) -> Release:
+    return Release(cluster, s3_server, state_url, tmp_path)
+
+
+def addresses(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {r["address"]: r for r in state["resources"]}
+
+
+H2O3 = "workspaces/global/runtimeImages/h2oai-h2o3mojo-scorer"
+DAI = "workspaces/global/runtimeImages/h2oai-dai-mojo-scorer"
+DEFAULT_CATALOG = {
+    H2O3,
+    f"{H2O3}/versions/v1.5.4",
+    f"{H2O3}/versions/v1.6.0",
+    DAI,
+    f"{DAI}/versions/v1.12.0",
+    "workspaces/global/runtimes/h2o3-mojo",
+    "workspaces/global/runtimes/dai-mojo",
+}
+
+# The next release of the catalog: a new H2O-3 version, and the DAI image (with the runtime
+# that uses it) removed, which in Helm values means setting the keys to null.
+NEXT_RELEASE = """
+config:
+  deployer:
+    composition:
+      runtimeImages:
+        h2oai-h2o3mojo-scorer:
+          versions:
+            - image: {repository: "h2oai-h2o3mojo-scorer", tag: "v1.5.4"}
+              state: DEPRECATED
+              stateReason: "Superseded by v1.6.0"
+            - image: {repository: "h2oai-h2o3mojo-scorer", tag: "v1.6.0"}
+            - image: {repository: "h2oai-h2o3mojo-scorer", tag: "v1.7.0"}
+        h2oai-dai-mojo-scorer: null
+      runtimes:
+        dai-mojo: null
+"""
+
+
+def test_install_upgrade_and_rerun(release: Release, tmp_path: Path) -> None:
+    installed = release.upgrade()
+    assert installed.returncode == 0, release.failure(installed)
+    assert "STATUS: deployed" in installed.stdout
+    first = release.state()
+    assert first["serial"] == 1
+    assert set(addresses(first)) == DEFAULT_CATALOG
+    assert set(release.catalog(Kind.IMAGE)) == {"h2oai-h2o3mojo-scorer", "h2oai-dai-mojo-scorer"}
+    assert len(release.catalog(Kind.VERSION)) == 3
+    assert set(release.catalog(Kind.RUNTIME)) == {"h2o3-mojo", "dai-mojo"}
+    assert {o["metadata"]["namespace"] for o in release.catalog(Kind.IMAGE).values()} == {NAMESPACE}
+    (pod,) = release.pods()
+    assert "Apply complete! 7 applied, 0 failed" in release.log(pod)
+
+    values = tmp_path / "next-release.yaml"
+    values.write_text(NEXT_RELEASE)
+    upgraded = release.upgrade(values)
+    assert upgraded.returncode == 0, release.failure(upgraded)
+    second = release.state()
+    assert second["serial"] == 2
+    resources = addresses(second)
+    assert set(resources) == DEFAULT_CATALOG | {f"{H2O3}/versions/v1.7.0"}
+    for address in (DAI, f"{DAI}/versions/v1.12.0", "workspaces/global/runtimes/dai-mojo"):
+        assert resources[address]["platform"] == {
+            "state": "DISABLED",
+            "reason": "removed from Helm values",
+        }, address
+    images = release.catalog(Kind.IMAGE)
+    assert images["h2oai-dai-mojo-scorer"]["spec"]["state"] == "DISABLED"  # kept, not deleted
+    assert images["h2oai-h2o3mojo-scorer"]["spec"]["state"] == "ACTIVE"
+    assert len(release.catalog(Kind.VERSION)) == 4
+    assert release.catalog(Kind.RUNTIME)["dai-mojo"]["spec"]["state"] == "DISABLED"
+
+    rerun = release.upgrade(values)
+    assert rerun.returncode == 0, release.failure(rerun)
+    assert release.state()["serial"] == 2
+    assert "No changes" in release.log(release.pods()[-1])
+    history = release.helm("history", RELEASE, "-n", NAMESPACE, "-o", "json")
+    assert [r["status"] for r in json.loads(history.stdout)] == ["superseded"] * 2 + ["deployed"]
