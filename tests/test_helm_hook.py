@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import threading
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -220,3 +223,60 @@ def test_install_upgrade_and_rerun(release: Release, tmp_path: Path) -> None:
     assert "No changes" in release.log(release.pods()[-1])
     history = release.helm("history", RELEASE, "-n", NAMESPACE, "-o", "json")
     assert [r["status"] for r in json.loads(history.stdout)] == ["superseded"] * 2 + ["deployed"]
+
+
+class KillAfterWrites:
+    """SIGKILL the first hook process once `writes` catalog objects exist in the cluster:
+    a node lost, or an OOM kill, in the middle of an apply."""
+
+    def __init__(self, release: Release, tmp_path: Path, writes: int) -> None:
+        self.release, self.writes = release, writes
+        self.pidfile = tmp_path / "hook.pid"
+        # `exec` keeps the pid: the pid the wrapper writes is the reconciler's own.
+        wrapper = tmp_path / "reconciler-with-pid"
+        wrapper.write_text(f'#!/bin/sh\necho $$ > "{self.pidfile}"\nexec "{RECONCILER}" "$@"\n')
+        wrapper.chmod(0o755)
+        release.runner.programs["reconciler"] = str(wrapper)
+        self.killed_at: int | None = None
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _count(self) -> int:
+        return sum(len(self.release.catalog(kind)) for kind in Kind)
+
+    def _watch(self) -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.pidfile.exists() and (count := self._count()) >= self.writes:
+                os.kill(int(self.pidfile.read_text()), signal.SIGKILL)
+                self.killed_at = count
+                return
+            time.sleep(0.001)
+
+
+def test_a_hook_killed_mid_apply_is_retried_by_the_job_and_converges(
+    release: Release, tmp_path: Path
+) -> None:
+    killer = KillAfterWrites(release, tmp_path, writes=2)
+    killer.start()
+    # A killed run leaves its S3 lock behind; a short TTL lets the retry take it over
+    # within the lock timeout instead of waiting out the default two minutes.
+    values = tmp_path / "short-lock-ttl.yaml"
+    values.write_text('hook:\n  extraEnv:\n    - {name: RECONCILER_LOCK_TTL, value: "2"}\n')
+    installed = release.upgrade(values)
+    assert installed.returncode == 0, release.failure(installed)
+    assert killer.killed_at is not None and killer.killed_at < len(DEFAULT_CATALOG)
+    killed, retried = release.pods()  # backoffLimit 1: the Job's own retry is the re-run
+    assert "Apply complete" not in release.log(killed)
+    assert "Apply complete!" in release.log(retried), release.log(retried)
+    assert "took over the state lock" in release.log(retried)
+    state = release.state()
+    assert set(addresses(state)) == DEFAULT_CATALOG
+    assert sum(len(release.catalog(kind)) for kind in Kind) == len(DEFAULT_CATALOG)
+
+    rerun = release.upgrade(values)
+    assert rerun.returncode == 0, release.failure(rerun)
+    assert "No changes" in release.log(release.pods()[-1])
+    assert release.state()["serial"] == state["serial"]
