@@ -23,6 +23,7 @@ from reconciler.model import Kind
 from reconciler.targets import crds
 from tests import s3server
 from tests.kubeapi import Emulator, rbac
+from tests.kubeapi.fixtures import KUBECTL
 from tests.kubeapi.podrunner import SubprocessRunner
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -146,6 +147,13 @@ def release(
     cluster: Emulator, s3_server: s3server.S3Server, state_url: str, tmp_path: Path
 ) -> Release:
     return Release(cluster, s3_server, state_url, tmp_path)
+
+
+def kubectl(release: Release, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KUBE")}
+    command = [str(KUBECTL), "--kubeconfig", str(release.kubeconfig), *args]
+    command += ["--cache-dir", str(release.tmp / "kube-cache")]
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)
 
 
 def addresses(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -280,3 +288,42 @@ def test_a_hook_killed_mid_apply_is_retried_by_the_job_and_converges(
     assert rerun.returncode == 0, release.failure(rerun)
     assert "No changes" in release.log(release.pods()[-1])
     assert release.state()["serial"] == state["serial"]
+
+
+# A runtime pointing at an image the catalog does not have: valid for the chart's schema
+# (which cannot follow references), refused by the tool when the hook plans.
+DANGLING_RUNTIME = """
+config:
+  deployer:
+    composition:
+      runtimes:
+        dai-mojo:
+          runtimeImage: h2oai-dai-mojo-scorer-v2
+"""
+
+
+def test_a_refused_apply_fails_the_release_with_the_error_in_the_jobs_log(
+    release: Release, tmp_path: Path
+) -> None:
+    installed = release.upgrade()
+    assert installed.returncode == 0, release.failure(installed)
+    values = tmp_path / "dangling.yaml"
+    values.write_text(DANGLING_RUNTIME)
+    failed = release.upgrade(values)
+    assert failed.returncode == 1
+    assert "UPGRADE FAILED: post-upgrade hooks failed" in failed.stderr
+    assert f"Job/{NAMESPACE}/{JOB}" in failed.stderr
+    # The failed Job stays (hook-succeeded deletes only a succeeded one), its log readable
+    # as the chart's NOTES say: `kubectl logs -n NAMESPACE job/NAME`.
+    logs = kubectl(release, "logs", "-n", NAMESPACE, f"job/{JOB}")
+    assert logs.returncode == 0, logs.stderr
+    assert (
+        "runtime dai-mojo names runtime image 'h2oai-dai-mojo-scorer-v2', which is not declared"
+    ) in logs.stdout
+    assert "hint: declare it under config.deployer.composition.runtimeImages" in logs.stdout
+    assert "Traceback" not in logs.stdout
+    assert release.state()["serial"] == 1  # nothing applied
+    runtime = release.catalog(Kind.RUNTIME)["dai-mojo"]
+    assert runtime["spec"]["runtimeImage"] == "h2oai-dai-mojo-scorer"
+    history = release.helm("history", RELEASE, "-n", NAMESPACE, "-o", "json")
+    assert [r["status"] for r in json.loads(history.stdout)] == ["deployed", "failed"]
