@@ -324,6 +324,6 @@ def test_a_refused_apply_fails_the_release_with_the_error_in_the_jobs_log(
     assert "Traceback" not in logs.stdout
     assert release.state()["serial"] == 1  # nothing applied
     runtime = release.catalog(Kind.RUNTIME)["dai-mojo"]
-    assert runtime["spec"]["runtimeImage"] == "h2oai-dai-mojo-scorer"
+    assert runtime["spec"]["runtimeImage"] == DAI
     history = release.helm("history", RELEASE, "-n", NAMESPACE, "-o", "json")
     assert [r["status"] for r in json.loads(history.stdout)] == ["deployed", "failed"]
