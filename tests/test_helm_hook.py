@@ -32,7 +32,8 @@ HELM = ROOT / ".venv" / "bin" / "helm"
 RECONCILER = Path(sys.executable).parent / "reconciler"
 IMAGE = "ghcr.io/runtime-reconciler/runtime-reconciler"
 RELEASE, NAMESPACE = "catalog", "ml-platform"
-JOB = f"{RELEASE}-runtime-reconciler-apply"
+FULLNAME = f"{RELEASE}-runtime-reconciler"
+JOB = f"{FULLNAME}-apply"
 CREDENTIALS = "s3-credentials"
 
 
@@ -327,3 +328,68 @@ def test_a_refused_apply_fails_the_release_with_the_error_in_the_jobs_log(
     assert runtime["spec"]["runtimeImage"] == DAI
     history = release.helm("history", RELEASE, "-n", NAMESPACE, "-o", "json")
     assert [r["status"] for r in json.loads(history.stdout)] == ["deployed", "failed"]
+
+
+USER_DISABLES_V160 = f"""
+stateChanges:
+  - resource: {H2O3}/versions/v1.6.0
+    action: disable
+    reason: "CVE under review"
+"""
+
+DEPRECATE_V160 = """
+config:
+  deployer:
+    composition:
+      runtimeImages:
+        h2oai-h2o3mojo-scorer:
+          versions:
+            - image: {repository: "h2oai-h2o3mojo-scorer", tag: "v1.6.0"}
+              state: DEPRECATED
+              stateReason: "Superseded by v1.7.0"
+            - image: {repository: "h2oai-h2o3mojo-scorer", tag: "v1.7.0"}
+"""
+
+
+def test_a_users_intent_in_state_holds_against_the_next_release(
+    release: Release, tmp_path: Path
+) -> None:
+    installed = release.upgrade()
+    assert installed.returncode == 0, release.failure(installed)
+    # A user restricts a version from outside Helm: the CLI with an overrides file, against
+    # the same state and cluster, with the values the release rendered.
+    rendered = tmp_path / "rendered.yaml"
+    configmap = release.emulator.store.find(("", "configmaps"), NAMESPACE, f"{FULLNAME}-values")
+    assert configmap is not None
+    rendered.write_text(configmap["data"]["values.yaml"])
+    overrides = tmp_path / "overrides.yaml"
+    overrides.write_text(USER_DISABLES_V160)
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("KUBE")},
+        **release.s3.env(),
+        "KUBECONFIG": str(release.kubeconfig),
+        "RECONCILER_PLATFORM_NAMESPACE": NAMESPACE,
+        "HOME": str(tmp_path),
+    }
+    command = [str(RECONCILER), "apply", "--auto-approve", "-f", str(rendered)]
+    command += ["--overrides", str(overrides), "--target", "kubernetes", "--state"]
+    user = subprocess.run(
+        [*command, release.state_url], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert user.returncode == 0, user.stdout + user.stderr
+    assert release.state()["serial"] == 2
+
+    # The next release deprecates v1.6.0 (a platform change more permissive than the
+    # user's DISABLED): the hook succeeds and the version is held at the user's state.
+    values = tmp_path / "deprecate-v160.yaml"
+    values.write_text(DEPRECATE_V160)
+    upgraded = release.upgrade(values)
+    assert upgraded.returncode == 0, release.failure(upgraded)
+    version = addresses(release.state())[f"{H2O3}/versions/v1.6.0"]
+    assert version["platform"] == {"state": "DEPRECATED", "reason": "Superseded by v1.7.0"}
+    assert version["user"] == {"state": "DISABLED", "reason": "CVE under review"}
+    log = release.log(release.pods()[-1])
+    assert "1 held" in log, log
+    objects = {o["spec"]["version"]: o for o in release.catalog(Kind.VERSION).values()}
+    assert objects["v1.6.0"]["spec"]["state"] == "DISABLED"
+    assert objects["v1.7.0"]["spec"]["state"] == "ACTIVE"
