@@ -44,6 +44,8 @@ def cluster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     for name in list(os.environ):
         if name.startswith(("AWS_", "RECONCILER_")):
             monkeypatch.delenv(name)
+    # Any token table turns RBAC on: Helm acts as the admin, the hook as its ServiceAccount
+    # with only the rules the chart grants.
     emulator = Emulator(tokens={"viewer": rbac.User(name="viewer")}).start()
     try:
         yield emulator
@@ -206,6 +208,14 @@ def test_install_upgrade_and_rerun(release: Release, tmp_path: Path) -> None:
     assert {o["metadata"]["namespace"] for o in release.catalog(Kind.IMAGE).values()} == {NAMESPACE}
     (pod,) = release.pods()
     assert "Apply complete! 7 applied, 0 failed" in release.log(pod)
+    # Under enforced RBAC, the catalog was written as the chart's ServiceAccount, with the
+    # least-privilege rules the chart grants it, never as Helm's admin.
+    writers = {
+        r.user
+        for r in release.emulator.request_log
+        if r.method in ("POST", "PATCH", "PUT") and r.path.startswith(f"/apis/{crds.GROUP}/")
+    }
+    assert writers == {rbac.service_account_user(NAMESPACE, FULLNAME).name}
 
     values = tmp_path / "next-release.yaml"
     values.write_text(NEXT_RELEASE)
