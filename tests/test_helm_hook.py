@@ -107,14 +107,13 @@ class Release:
         command = [str(HELM), "--kubeconfig", str(self.kubeconfig), *args]
         return subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
 
-    def upgrade(
-        self, *values: Path, sets: tuple[str, ...] = ()
-    ) -> subprocess.CompletedProcess[str]:
-        """`helm upgrade --install` with the -f files and --set flags a platform team passes."""
+    def upgrade(self, *values: Path) -> subprocess.CompletedProcess[str]:
+        """`helm upgrade --install` with the -f files a platform team passes, and the state
+        settings of this release as --set flags."""
         args = ["upgrade", "--install", RELEASE, str(CHART), "-n", NAMESPACE]
         for path in values:
             args += ["-f", str(path)]
-        for setting in (*self.settings, *sets):
+        for setting in self.settings:
             args += ["--set", setting]
         return self.helm(*args, "--wait", "--timeout", "60s")
 
