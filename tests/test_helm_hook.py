@@ -72,7 +72,10 @@ class Release:
             programs={"reconciler": str(RECONCILER)},
             entrypoints={IMAGE: ["reconciler"]},  # the Dockerfile's ENTRYPOINT
         )
-        emulator.job_runner = self.runner
+        # Every attempt's exit code and log, oldest first: a succeeded hook Job is deleted
+        # by Helm (hook-succeeded), its pods with it, so its log is read here.
+        self.attempts: list[tuple[int, str]] = []
+        emulator.job_runner = self._run
         env = s3.env()
         emulator.apply_objects(
             [
@@ -127,21 +130,17 @@ class Release:
         objects = self.emulator.store.all((crds.GROUP, crds.plural_of(kind)))
         return {o["metadata"]["name"]: o for o in objects}
 
-    def pods(self) -> list[dict[str, Any]]:
-        """The hook's pods, oldest first: one per attempt, of every revision's Job."""
-        pods = [
-            p
-            for p in self.emulator.store.all(("", "pods"))
-            if p["metadata"].get("labels", {}).get("job-name") == JOB
-        ]
-        return sorted(pods, key=lambda p: p["metadata"]["creationTimestamp"])
+    def _run(self, job: dict[str, Any]) -> tuple[int, str]:
+        exit_code, log = self.runner(job)
+        self.attempts.append((exit_code, log))
+        return exit_code, log
 
     def failure(self, done: subprocess.CompletedProcess[str]) -> str:
-        logs = "".join(self.log(pod) for pod in self.pods())
+        logs = "".join(log for _, log in self.attempts)
         return f"{done.stderr}\n--- hook logs ---\n{logs}"
 
-    def log(self, pod: dict[str, Any]) -> str:
-        return self.emulator.pod_log(NAMESPACE, pod["metadata"]["name"])
+    def last_log(self) -> str:
+        return self.attempts[-1][1]
 
 
 @pytest.fixture
@@ -205,8 +204,8 @@ def test_install_upgrade_and_rerun(release: Release, tmp_path: Path) -> None:
     assert len(release.catalog(Kind.VERSION)) == 3
     assert set(release.catalog(Kind.RUNTIME)) == {"h2o3-mojo", "dai-mojo"}
     assert {o["metadata"]["namespace"] for o in release.catalog(Kind.IMAGE).values()} == {NAMESPACE}
-    (pod,) = release.pods()
-    assert "Apply complete! 7 applied, 0 failed" in release.log(pod)
+    assert len(release.attempts) == 1
+    assert "Apply complete! 7 applied, 0 failed" in release.last_log()
     # Under enforced RBAC, the catalog was written as the chart's ServiceAccount, with the
     # least-privilege rules the chart grants it, never as Helm's admin.
     writers = {
@@ -238,7 +237,7 @@ def test_install_upgrade_and_rerun(release: Release, tmp_path: Path) -> None:
     rerun = release.upgrade(values)
     assert rerun.returncode == 0, release.failure(rerun)
     assert release.state()["serial"] == 2
-    assert "No changes" in release.log(release.pods()[-1])
+    assert "No changes" in release.last_log()
     history = release.helm("history", RELEASE, "-n", NAMESPACE, "-o", "json")
     assert [r["status"] for r in json.loads(history.stdout)] == ["superseded"] * 2 + ["deployed"]
 
@@ -286,17 +285,18 @@ def test_a_hook_killed_mid_apply_is_retried_by_the_job_and_converges(
     installed = release.upgrade(values)
     assert installed.returncode == 0, release.failure(installed)
     assert killer.killed_at is not None and killer.killed_at < len(DEFAULT_CATALOG)
-    killed, retried = release.pods()  # backoffLimit 1: the Job's own retry is the re-run
-    assert "Apply complete" not in release.log(killed)
-    assert "Apply complete!" in release.log(retried), release.log(retried)
-    assert "took over the state lock" in release.log(retried)
+    # backoffLimit 1: the Job's own retry is the re-run.
+    (killed, killed_log), (retried, retried_log) = release.attempts
+    assert killed == -signal.SIGKILL and "Apply complete" not in killed_log
+    assert retried == 0 and "Apply complete!" in retried_log, retried_log
+    assert "took over the state lock" in retried_log
     state = release.state()
     assert set(addresses(state)) == DEFAULT_CATALOG
     assert sum(len(release.catalog(kind)) for kind in Kind) == len(DEFAULT_CATALOG)
 
     rerun = release.upgrade(values)
     assert rerun.returncode == 0, release.failure(rerun)
-    assert "No changes" in release.log(release.pods()[-1])
+    assert "No changes" in release.last_log()
     assert release.state()["serial"] == state["serial"]
 
 
@@ -397,7 +397,7 @@ def test_a_users_intent_in_state_holds_against_the_next_release(
     version = addresses(release.state())[f"{H2O3}/versions/v1.6.0"]
     assert version["platform"] == {"state": "DEPRECATED", "reason": "Superseded by v1.7.0"}
     assert version["user"] == {"state": "DISABLED", "reason": "CVE under review"}
-    log = release.log(release.pods()[-1])
+    log = release.last_log()
     assert "1 held" in log, log
     objects = {o["spec"]["version"]: o for o in release.catalog(Kind.VERSION).values()}
     assert objects["v1.6.0"]["spec"]["state"] == "DISABLED"
