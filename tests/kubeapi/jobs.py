@@ -13,6 +13,7 @@ the first container's command as a local process.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import random
 import string
@@ -40,9 +41,26 @@ class JobController:
         self._lock = threading.Lock()
 
     def on_change(self, rtype: ResourceType, event: str, old: dict | None, new: dict) -> None:
-        if rtype.storage != ("batch", "jobs") or event != "ADDED":
+        if rtype.storage != ("batch", "jobs"):
             return
-        self._start(new)
+        if event == "ADDED":
+            self._start(new)
+        elif event == "DELETED":
+            self._collect_pods(new)
+
+    def _collect_pods(self, job: dict[str, Any]) -> None:
+        # The garbage collector's part: a deleted Job's pods go with it (Helm deletes hook
+        # Jobs with background propagation), so `kubectl logs job/NAME` of the next Job of
+        # the same name never finds an older revision's pods.
+        pods = self.emulator.registry.lookup("", "v1", "pods")
+        assert pods is not None
+        uid = job["metadata"]["uid"]
+        for pod in self.emulator.store.all(pods.storage):
+            owners = pod["metadata"].get("ownerReferences") or []
+            if any(owner.get("uid") == uid for owner in owners):
+                meta = pod["metadata"]
+                with contextlib.suppress(errors.ApiError):
+                    self.emulator.store.delete(pods, meta["namespace"], meta["name"])
 
     def tick(self) -> None:
         """Jobs created before a runner was set start once there is one."""

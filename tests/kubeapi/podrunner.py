@@ -1,9 +1,12 @@
 """Running a Job's pod as a local process: the ready-made `Emulator.job_runner`.
 
 Owns turning a pod template into a subprocess: the first container's `command` + `args`
-(program names mapped to local executables through `programs`), its `env` (literal values,
-ConfigMap and Secret keys, the pod's namespace and name), ConfigMap and Secret volumes
-written as files, and in-cluster configuration pointing at the emulator.
+(program names mapped to local executables through `programs`; a container without a
+`command` runs its image's ENTRYPOINT, which the emulator cannot read from an image and so
+takes from `entrypoints`, image repository → argv), its `env` (literal values, ConfigMap
+and Secret keys, the pod's namespace and name) and `envFrom` (every key of a ConfigMap or
+Secret), ConfigMap and Secret volumes written as files, and in-cluster configuration
+pointing at the emulator.
 
 Paths: a mount's `mountPath` (say `/etc/reconciler`) becomes a local directory; every
 argument, environment value and `workingDir` that starts with a mount path is rewritten to
@@ -41,11 +44,14 @@ class SubprocessRunner:
         workdir: str | os.PathLike[str] | None = None,
         programs: dict[str, str] | None = None,
         extra_env: dict[str, str] | None = None,
+        entrypoints: dict[str, list[str]] | None = None,
     ) -> None:
         self.emulator = emulator
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="kubeapi-pods-"))
+        self.workdir.mkdir(parents=True, exist_ok=True)
         self.programs = dict(programs or {})
         self.extra_env = dict(extra_env or {})
+        self.entrypoints = {image: list(argv) for image, argv in (entrypoints or {}).items()}
 
     def __call__(self, job: dict[str, Any]) -> tuple[int, str]:
         meta = job["metadata"]
@@ -61,7 +67,8 @@ class SubprocessRunner:
                     return mounts[mount_path] + value[len(mount_path.rstrip("/")) :]
             return value
 
-        argv = [local(a) for a in [*container.get("command", []), *container.get("args", [])]]
+        command = container.get("command") or self._entrypoint(container.get("image", ""))
+        argv = [local(a) for a in [*command, *container.get("args", [])]]
         if not argv:
             return (
                 127,
@@ -69,6 +76,9 @@ class SubprocessRunner:
             )
         argv[0] = self.programs.get(argv[0], argv[0])
         env = {k: v for k, v in os.environ.items() if not k.startswith(HIDDEN_ENV_PREFIXES)}
+        # As the kubelet does: envFrom first, then env, whose entries win on a clash.
+        for source in container.get("envFrom", []):
+            env.update(self._env_from(namespace, source))
         for item in container.get("env", []):
             value = self._env_value(namespace, meta["name"], item)
             if value is not None:
@@ -100,6 +110,25 @@ class SubprocessRunner:
         except OSError as exc:
             return 127, f"{exc}\n"
         return done.returncode, done.stdout
+
+    def _entrypoint(self, image: str) -> list[str]:
+        # The repository without its tag or digest: "ghcr.io/x/y:1.0" → "ghcr.io/x/y".
+        repository = image.split("@", 1)[0]
+        if ":" in repository.rsplit("/", 1)[-1]:
+            repository = repository.rsplit(":", 1)[0]
+        return self.entrypoints.get(image) or self.entrypoints.get(repository) or []
+
+    def _env_from(self, namespace: str, source: dict[str, Any]) -> dict[str, str]:
+        prefix = source.get("prefix", "")
+        if "configMapRef" in source:
+            found = self._lookup(namespace, "configmaps", source["configMapRef"]["name"]) or {}
+            data = dict(found.get("data") or {})
+        elif "secretRef" in source:
+            found = self._lookup(namespace, "secrets", source["secretRef"]["name"]) or {}
+            data = {k: base64.b64decode(v).decode() for k, v in (found.get("data") or {}).items()}
+        else:
+            data = {}
+        return {prefix + key: value for key, value in data.items()}
 
     def _lookup(self, namespace: str, plural: str, name: str) -> dict[str, Any] | None:
         return self.emulator.store.find(("", plural), namespace, name)
