@@ -23,8 +23,7 @@ NEEDED: dict[tuple[str, str], set[str]] = {
         ("runtimes.reconciler.dev", kind): {"get", "list", "create", "patch", "delete"}
         for kind in CATALOG
     },
-    ("apps", "deployments"): {"get", "list", "watch", "create", "patch"},
-    ("apps", "deployments/status"): {"get"},
+    ("apps", "deployments"): {"get", "list", "create", "patch"},
     ("", "secrets"): {"get", "list", "create", "patch", "delete"},
     ("", "namespaces"): {"get", "create"},
 }
