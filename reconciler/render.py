@@ -333,36 +333,83 @@ def plan_json(plan: Plan, *, sensitivity: Sensitivity = sensitive.DEFAULT) -> st
     return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n"
 
 
-def plan_markdown(plan: Plan, *, sensitivity: Sensitivity = sensitive.DEFAULT) -> str:
-    """A pull-request comment: the summary, then a table of changes."""
-    out = ["### runtime-reconciler plan", "", f"**{summary_line(plan.summary)}**", ""]
+# GitHub refuses pull-request comments over 65,536 characters; the rest is left for what
+# the posting step adds around the plan (a marker, a link to the run).
+COMMENT_LIMIT = 64000
+
+
+def plan_markdown(
+    plan: Plan, *, sensitivity: Sensitivity = sensitive.DEFAULT, limit: int = COMMENT_LIMIT
+) -> str:
+    """A pull-request comment: the summary first, then what a reviewer must always see
+    (warnings, compositions on an older configuration, resources held by the ceiling
+    rule), then the changes in collapsible
+    sections. A plan too large for `limit` characters keeps those and summarises its
+    changes by action and kind instead of listing them."""
+    head = ["### runtime-reconciler plan", "", f"**{summary_line(plan.summary)}**", ""]
     if not plan.has_changes and not plan.outdated:
-        out.append(NO_CHANGES)
-        return "\n".join(out) + "\n"
+        return "\n".join([*head, NO_CHANGES]) + "\n"
+    always = list(head)
     if not plan.has_changes:
-        out.append(_nothing_to_apply(plan))
-    else:
-        out += ["| | resource | details |", "|---|---|---|"]
+        always += [_nothing_to_apply(plan), ""]
+    if plan.warnings:
+        always += ["**Warnings**", "", *(f"- {w}" for w in plan.warnings), ""]
+    if plan.outdated:
+        always += [f"**{OUTDATED_HEADING}**", "", *(f"- {_outdated(o)}" for o in plan.outdated)]
+        always.append("")
+    held = [c for c in plan.changes if c.action is Action.HOLD]
+    if held:
+        always += ["**Held by the ceiling rule**", ""]
+        always += [f"- `{c.address}`: {_headline(c)}" for c in held] + [""]
+    rows = ["| | resource | details |", "|---|---|---|"]
     for change in plan.changes:
         details = [_headline(change), *_details(change, sensitivity)]
-        cell = "<br>".join(d.replace("|", "\\|") for d in details if d)
-        out.append(f"| `{change.action.value}` | `{change.address}` | {cell} |")
+        rows.append(f"| `{change.action.value}` | `{change.address}` | {_md_cell(details)} |")
     for deployment in plan.deployments:
-        for mark, head, more in _deployment_lines(deployment):
-            cell = "<br>".join(d.replace("|", "\\|") for d in (head, *more) if d)
-            out.append(f"| `{mark}` | `{deployment.address}` | {cell} |")
+        for mark, first, more in _deployment_lines(deployment):
+            rows.append(f"| `{mark}` | `{deployment.address}` | {_md_cell([first, *more])} |")
     for symbol, address, details in _drift_items(plan, sensitivity):
-        cell = "<br>".join(d.replace("|", "\\|") for d in ["changed outside the tool", *details])
-        out.append(f"| `{symbol}` | `{address}` | {cell} |")
-    if plan.warnings:
-        out += ["", "**Warnings**", ""] + [f"- {w}" for w in plan.warnings]
+        rows.append(
+            f"| `{symbol}` | `{address}` | {_md_cell(['changed outside the tool', *details])} |"
+        )
+    sections: list[tuple[str, list[str]]] = []
+    if len(rows) > 2:
+        sections.append((f"Changes ({len(rows) - 2})", rows))
     if plan.available:
-        out += ["", f"**{AVAILABLE_HEADING}**", ""] + [f"- {_available(a)}" for a in plan.available]
-    if plan.outdated:
-        out += ["", f"**{OUTDATED_HEADING}**", ""] + [f"- {_outdated(o)}" for o in plan.outdated]
+        sections.append((AVAILABLE_HEADING, [f"- {_available(a)}" for a in plan.available]))
     if plan.notes:
-        out += ["", "**Notes**", ""] + [f"- {n}" for n in plan.notes]
-    return "\n".join(out) + "\n"
+        sections.append(("Notes", [f"- {n}" for n in plan.notes]))
+    whole = "\n".join([*always, *_collapsible(sections)]) + "\n"
+    if len(whole) <= limit:
+        return whole
+    counts: dict[tuple[str, str], int] = {}
+    for change in plan.changes:
+        key = (change.action.value, change.kind.value)
+        counts[key] = counts.get(key, 0) + 1
+    summary = ["| | kind | count |", "|---|---|---|"]
+    summary += [f"| `{action}` | {kind} | {n} |" for (action, kind), n in sorted(counts.items())]
+    if plan.deployments:
+        summary.append(f"| `{Action.UPGRADE.value}` | Deployment | {len(plan.deployments)} |")
+    shortened = [
+        *always,
+        "_The plan is too large for a comment: its changes are summarised below; the "
+        "full plan is in the run's log and the saved plan file._",
+        "",
+        *_collapsible([("Changes by action and kind", summary)]),
+    ]
+    return "\n".join(shortened)[: limit - 1] + "\n"
+
+
+def _md_cell(lines: Sequence[str]) -> str:
+    return "<br>".join(line.replace("|", "\\|") for line in lines if line)
+
+
+def _collapsible(sections: Sequence[tuple[str, Sequence[str]]]) -> list[str]:
+    """Markdown sections folded in `<details>`; blank lines keep their tables markdown."""
+    out: list[str] = []
+    for title, body in sections:
+        out += ["<details>", f"<summary>{title}</summary>", "", *body, "", "</details>", ""]
+    return out
 
 
 def apply_text(
