@@ -281,7 +281,7 @@ def test_a_hook_killed_mid_apply_is_retried_by_the_job_and_converges(
     # A killed run leaves its S3 lock behind; a short TTL lets the retry take it over
     # within the lock timeout instead of waiting out the default two minutes.
     values = tmp_path / "short-lock-ttl.yaml"
-    values.write_text('hook:\n  extraEnv:\n    - {name: RECONCILER_LOCK_TTL, value: "2"}\n')
+    values.write_text("hook:\n  lockTTL: 2\n")
     installed = release.upgrade(values)
     assert installed.returncode == 0, release.failure(installed)
     assert killer.killed_at is not None and killer.killed_at < len(DEFAULT_CATALOG)

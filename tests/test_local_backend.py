@@ -22,7 +22,7 @@ import pytest
 from reconciler.backends import LockInfo, open_backend
 from reconciler.backends.local import LocalBackend
 from reconciler.backends.locking import corrupt_lock_id, encode_lock
-from reconciler.errors import BackendError, LockError, LockHeldError
+from reconciler.errors import BackendError, LockError, LockHeldError, UsageError
 
 
 @pytest.fixture
@@ -184,3 +184,17 @@ def _dead_pid() -> int:
     process = subprocess.Popen([sys.executable, "-c", "pass"])
     process.wait()
     return process.pid
+
+
+def test_the_lock_ttl_comes_from_the_environment_when_not_given(
+    state_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A state file on a volume that pods mount one after another: a killed pod's lock must
+    # expire, since its process cannot be checked from another host.
+    assert LocalBackend(state_path).lock_ttl is None
+    monkeypatch.setenv("RECONCILER_LOCK_TTL", "30")
+    assert LocalBackend(state_path).lock_ttl == 30.0
+    assert LocalBackend(state_path, lock_ttl=5).lock_ttl == 5
+    monkeypatch.setenv("RECONCILER_LOCK_TTL", "soon")
+    with pytest.raises(UsageError, match="RECONCILER_LOCK_TTL is not a number of seconds"):
+        LocalBackend(state_path)

@@ -33,12 +33,14 @@ from pathlib import Path
 
 from reconciler.backends.base import Blob, LockInfo
 from reconciler.backends.locking import (
+    LOCK_TTL_VARIABLE,
     Heartbeat,
     check_unlock,
     content_etag,
     corrupt_lock_error,
     decode_lock,
     encode_lock,
+    env_seconds,
     held_error,
     lost_lock_error,
     mismatch,
@@ -57,12 +59,15 @@ LOCK_POLL_MAX_DELAY = 1.0
 class LocalBackend:
     """State in a file. With `lock_ttl` (seconds) the lock carries a heartbeat and expires.
 
-    Without `lock_ttl`, a lock is taken over only when its holder ran on this host and its
-    process has exited. Set `lock_ttl` when the directory is shared between hosts (NFS),
+    Without `lock_ttl` (argument, else RECONCILER_LOCK_TTL), a lock is taken over only when
+    its holder ran on this host and its process has exited. Set it when the directory is
+    shared between hosts (NFS, a volume that pods mount one after another),
     where a process id cannot be checked.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, lock_ttl: float | None = None) -> None:
+        if lock_ttl is None:
+            lock_ttl = env_seconds(LOCK_TTL_VARIABLE)
         if lock_ttl is not None and not lock_ttl > 0:
             raise UsageError(
                 "the lock TTL must be positive",

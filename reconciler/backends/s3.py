@@ -30,11 +30,13 @@ from typing import Any
 from reconciler.backends import s3client
 from reconciler.backends.base import Blob, LockInfo
 from reconciler.backends.locking import (
+    LOCK_TTL_VARIABLE,
     Heartbeat,
     check_unlock,
     corrupt_lock_error,
     decode_lock,
     encode_lock,
+    env_seconds,
     held_error,
     lost_lock_error,
     precise_now,
@@ -121,7 +123,7 @@ class S3Backend:
         sse = sse or os.environ.get("RECONCILER_S3_SSE") or None
         kms_key_id = kms_key_id or os.environ.get("RECONCILER_S3_KMS_KEY_ID") or None
         if lock_ttl is None:
-            lock_ttl = s3client.env_seconds("RECONCILER_LOCK_TTL", DEFAULT_LOCK_TTL)
+            lock_ttl = env_seconds(LOCK_TTL_VARIABLE) or DEFAULT_LOCK_TTL
         if path_style is None:
             path_style = os.environ.get("RECONCILER_S3_PATH_STYLE", "").lower() in TRUE_WORDS
         client = s3client.make_client(

@@ -14,7 +14,6 @@ heartbeat live in s3.py.
 
 from __future__ import annotations
 
-import os
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -188,18 +187,6 @@ def parse_url(url: str) -> tuple[str, str]:
             "invalid S3 state URL", detail=repr(url), hint="write it as s3://BUCKET/KEY"
         )
     return parts.netloc, key
-
-
-def env_seconds(name: str, default: float) -> float:
-    value = os.environ.get(name)
-    if not value:
-        return default
-    try:
-        return float(value)
-    except ValueError:
-        raise UsageError(
-            f"{name} is not a number of seconds", detail=f"{name}={value!r}", hint="e.g. 120"
-        ) from None
 
 
 def make_client(
