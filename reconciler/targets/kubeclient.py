@@ -91,69 +91,21 @@ class Cluster:
         self, kind: Resource, namespace: str, name: str, body: dict[str, Any], *, force: bool
     ) -> dict[str, Any]:
         """Server-side apply `body` under the tool's field manager; the live object."""
-        if kind == SECRETS:
-            return self._send(
-                lambda: _json(
-                    self.core.patch_namespaced_secret(
-                        name,
-                        namespace,
-                        body,
-                        field_manager=FIELD_MANAGER,
-                        force=force,
-                        _content_type=APPLY_PATCH,
-                        _request_timeout=REQUEST_TIMEOUT,
-                        _preload_content=False,
-                    )
-                ),
-                verb="patch",
-                kind=kind,
-                namespace=namespace,
-            )
-        return self._send(
-            lambda: self.objects.patch_namespaced_custom_object(
-                kind.group,
-                kind.version,
-                namespace,
-                kind.plural,
-                name,
-                body,
-                field_manager=FIELD_MANAGER,
-                force=force,
-                _content_type=APPLY_PATCH,
-                _request_timeout=REQUEST_TIMEOUT,
-            ),
-            verb="patch",
-            kind=kind,
-            namespace=namespace,
+        return self._object(
+            "patch",
+            kind,
+            namespace,
+            name,
+            body,
+            field_manager=FIELD_MANAGER,
+            force=force,
+            _content_type=APPLY_PATCH,
         )
 
     def read(self, kind: Resource, namespace: str, name: str) -> dict[str, Any] | None:
         """The live object, or None when there is none."""
         try:
-            return self._send(
-                (
-                    lambda: _json(
-                        self.core.read_namespaced_secret(
-                            name,
-                            namespace,
-                            _request_timeout=REQUEST_TIMEOUT,
-                            _preload_content=False,
-                        )
-                    )
-                )
-                if kind == SECRETS
-                else lambda: self.objects.get_namespaced_custom_object(
-                    kind.group,
-                    kind.version,
-                    namespace,
-                    kind.plural,
-                    name,
-                    _request_timeout=REQUEST_TIMEOUT,
-                ),
-                verb="get",
-                kind=kind,
-                namespace=namespace,
-            )
+            return self._object("get", kind, namespace, name)
         except _Missing:
             return None
 
@@ -196,32 +148,43 @@ class Cluster:
     def remove(self, kind: Resource, namespace: str, name: str) -> None:
         """Delete the object; one that is not there is not an error."""
         try:
-            self._send(
-                (
-                    lambda: _json(
-                        self.core.delete_namespaced_secret(
-                            name,
-                            namespace,
-                            _request_timeout=REQUEST_TIMEOUT,
-                            _preload_content=False,
-                        )
-                    )
-                )
-                if kind == SECRETS
-                else lambda: self.objects.delete_namespaced_custom_object(
-                    kind.group,
-                    kind.version,
-                    namespace,
-                    kind.plural,
-                    name,
-                    _request_timeout=REQUEST_TIMEOUT,
-                ),
-                verb="delete",
+            self._object("delete", kind, namespace, name)
+        except _Missing:
+            return
+
+    def _object(
+        self, verb: str, kind: Resource, namespace: str, name: str, *body: Any, **options: Any
+    ) -> dict[str, Any]:
+        """One request on one named object: Secrets through the core API (read as plain
+        mappings, like custom objects), the catalog's kinds through the custom objects API."""
+        if kind == SECRETS:
+            method = getattr(self.core, f"{_CORE_VERBS[verb]}_namespaced_secret")
+            call = functools.partial(
+                method, name, namespace, *body, _preload_content=False, **options
+            )
+            return self._send(
+                lambda: _json(call(_request_timeout=REQUEST_TIMEOUT)),
+                verb=verb,
                 kind=kind,
                 namespace=namespace,
             )
-        except _Missing:
-            return
+        method = getattr(self.objects, f"{verb}_namespaced_custom_object")
+        return self._send(
+            functools.partial(
+                method,
+                kind.group,
+                kind.version,
+                namespace,
+                kind.plural,
+                name,
+                *body,
+                _request_timeout=REQUEST_TIMEOUT,
+                **options,
+            ),
+            verb=verb,
+            kind=kind,
+            namespace=namespace,
+        )
 
     def create_namespace(self, namespace: str) -> None:
         """Create the namespace; one that exists already is not an error."""
@@ -325,6 +288,10 @@ class Cluster:
 NAMESPACES = Resource(group="", version="v1", plural="namespaces", custom=False)
 # Secrets are in the core API, which the custom-objects calls cannot address.
 SECRETS = Resource(group="", version="v1", plural="secrets", custom=False)
+
+
+# The core API names its calls read_* where the custom objects API says get_*.
+_CORE_VERBS = {"get": "read", "patch": "patch", "delete": "delete"}
 
 
 def _json(response: Any) -> dict[str, Any]:
