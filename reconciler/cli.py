@@ -343,7 +343,9 @@ def _inputs(args: argparse.Namespace) -> Inputs:
         from reconciler.inputs.upgrade_specs import parse_spec
 
         upgrades = tuple(parse_spec(spec) for spec in specs)
-    return Inputs(values=values, overrides=overrides, upgrades=upgrades)
+    return Inputs(
+        values=values, overrides=overrides, upgrades=upgrades, sensitivity=args.sensitivity
+    )
 
 
 def _fmt(args: argparse.Namespace) -> str:

@@ -163,6 +163,11 @@ class Resource(BaseModel):
     comparing tens of thousands of resources is a dict comparison. `platform` is None for
     API-managed resources; `user` is None until a user expressed an intent. `uid` and the
     times are assigned by apply; a planned resource may leave them empty.
+
+    `sensitive_environment`, for a runtime, names the environment variables the user marked
+    sensitive (names the built-in rule of sensitive.py does not catch): their values are
+    kept in the runtime's Secret, like those the rule catches. Once marked, a name stays
+    marked while its value is given (planning/workloads.py: `mark`).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -178,6 +183,7 @@ class Resource(BaseModel):
     last_modified_time: str = ""
     state_updated_time: str = ""
     last_applied: str = ""
+    sensitive_environment: tuple[str, ...] = ()
 
     def with_(self, **changes: Any) -> Resource:
         return self.model_copy(update=changes)

@@ -1,8 +1,9 @@
 """The state document's format: its committed schema, and states of older formats.
 
-Format 2 added deployments; format 3 pins each composition to its runtime's configuration.
-A state of an older format is upgraded when read, so existing state files keep working;
-the next write stores format 3. A format 2 composition whose workload was written before
+Format 2 added deployments; format 3 pins each composition to its runtime's configuration;
+format 4 records the environment variables users marked sensitive. A state of an older
+format is upgraded when read, so existing state files keep working; the next write stores
+format 4. A format 2 composition whose workload was written before
 its runtime last changed is upgraded as running an older configuration, so the first plan
 after the upgrade says so instead of "No changes".
 """
@@ -73,14 +74,16 @@ def test_the_committed_schema_is_generated_from_the_model() -> None:
 
 def test_a_format_1_state_is_upgraded_on_read() -> None:
     document = state.decode(orjson.dumps(FORMAT_1), source="old.json")
-    assert document.version == state.FORMAT_VERSION == 3
+    assert document.version == state.FORMAT_VERSION == 4
     assert document.deployments == ()
     assert document.serial == 3 and document.lineage == FORMAT_1["lineage"]
     assert document.by_address["workspaces/global/runtimeImages/h2o3-scorer"].uid.startswith("7d2c")
-    assert orjson.loads(state.encode(document))["version"] == 3
+    assert orjson.loads(state.encode(document))["version"] == 4
 
 
-def test_a_format_1_state_file_keeps_working_and_is_rewritten_as_format_3(tmp_path: Path) -> None:
+def test_a_format_1_state_file_keeps_working_and_is_rewritten_in_the_current_format(
+    tmp_path: Path,
+) -> None:
     path = tmp_path / "reconciler.state.json"
     backend = LocalBackend(path)
     values = load_values([EXAMPLES / "values.yaml"])
@@ -93,7 +96,7 @@ def test_a_format_1_state_file_keeps_working_and_is_rewritten_as_format_3(tmp_pa
     inputs = engine.Inputs(overrides=parse_overrides(DEPLOYMENT, source="deploy.yaml"))
     assert engine.apply(backend, MemoryTarget(), inputs=inputs).ok
     rewritten = json.loads(path.read_text())
-    assert rewritten["version"] == 3
+    assert rewritten["version"] == state.FORMAT_VERSION
     assert [d["address"] for d in rewritten["deployments"]] == ["workspaces/prod/deployments/fraud"]
 
 
@@ -149,7 +152,7 @@ def test_a_format_2_composition_on_its_runtimes_configuration_is_pinned_to_it(
     _as_format_2(path)
     document = state.decode(path.read_bytes(), source="old.json")
     (deployment,) = document.deployments
-    assert document.version == 3 and deployment.compositions[0].configuration == pinned
+    assert document.version == 4 and deployment.compositions[0].configuration == pinned
     plan = engine.plan(backend, engine.Inputs(values=load_values([EXAMPLES / "values.yaml"])))
     assert not plan.has_changes and plan.outdated == ()
 

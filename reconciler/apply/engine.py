@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from reconciler import __version__, errors
+from reconciler import __version__, errors, sensitive
 from reconciler.addresses import Address, check_id, parse_composition
 from reconciler.backends import Backend, Blob, LockInfo, utc_now
 from reconciler.inputs import bootstrap
@@ -68,6 +68,9 @@ class Inputs:
     values: Values | None = None
     overrides: Overrides | None = None
     upgrades: tuple[UpgradeRequest, ...] = ()
+    # Names the user marked sensitive (beside the values' `sensitiveNames`): their values
+    # are kept in Secrets from now on.
+    sensitivity: sensitive.Sensitivity = sensitive.DEFAULT
 
 
 @dataclass
@@ -130,6 +133,10 @@ def plan_from(prior: state.StateDocument | None, inputs: Inputs) -> Plan:
         overrides=inputs.overrides,
         locate=lambda address: bootstrap.locate(values, address) if values else address,
     )
+    sensitivity = inputs.sensitivity
+    if values is not None:
+        sensitivity = sensitivity.with_names(sensitive.names_from_values(values.data))
+    desired = workloads.marked(desired, sensitivity, prior=resources)
     running = prior.deployments_by_address if prior else {}
     resolver = Resolver(desired)  # one per plan: requests and diff share what it finds
     wanted = deployments.build_deployments(
@@ -176,7 +183,7 @@ def with_drift(the_plan: Plan, prior: state.StateDocument | None, target: Target
     expected = drift.written(
         prior.by_address, prior.deployments_by_address, configurations=prior.configurations
     )
-    found = drift.compare(expected, target.observe())
+    found = drift.compare(expected, target.observe(expected))
     return dataclasses.replace(the_plan, drift=found) if found else the_plan
 
 
@@ -285,8 +292,9 @@ def refresh_only(
     change nothing on the target: (the plan listing that drift, the state written).
 
     Each drifted object's recorded digest becomes that of what the target holds (none for
-    an object deleted there), so later plans no longer report it as drift; an apply that
-    changes the object writes the tool's version again. Nothing is written when nothing
+    an object deleted there; a Secret's is its owner's), so later plans no longer report it
+    as drift; an apply that changes the object writes the tool's version again. Nothing is
+    written when nothing
     drifted, or when the target cannot be observed.
     """
     lock = backend.lock(operation="refresh", timeout=lock_timeout)
@@ -297,10 +305,10 @@ def refresh_only(
         )
         if prior is None or not isinstance(target, Observable):
             return found, None
-        observed = target.observe()
         expected = drift.written(
             prior.by_address, prior.deployments_by_address, configurations=prior.configurations
         )
+        observed = target.observe(expected)
         found = dataclasses.replace(found, drift=drift.compare(expected, observed))
         if not found.drift:
             return found, None
@@ -309,10 +317,16 @@ def refresh_only(
         for item in found.drift:
             live = observed.get(item.address)
             digest = "" if live is None else workloads.digest(live)
-            composition = parse_composition(item.address)
+            owner = workloads.owner_of_secret(item.address)
+            if owner is not None:
+                # The state keeps no digest of a Secret: its owner's stands for both, and
+                # one that is not the owner's manifest's stops both being compared.
+                digest = workloads.digest({"secret": digest})
+            composition = parse_composition(owner or item.address)
             if composition is None:
-                if item.address in resources:
-                    resources[item.address] = resources[item.address].with_(last_applied=digest)
+                if (owner or item.address) in resources:
+                    at = owner or item.address
+                    resources[at] = resources[at].with_(last_applied=digest)
                 continue
             address, experiment = composition
             deployment = running[address]
@@ -633,7 +647,11 @@ def _correct(the_plan: Plan, *, target: Target, prior: state.StateDocument) -> N
     expected = drift.written(
         prior.by_address, prior.deployments_by_address, configurations=prior.configurations
     )
-    for item in the_plan.drift:
+    # Secrets first: a workload written again must find the values its pods read.
+    secrets_first = sorted(
+        the_plan.drift, key=lambda item: workloads.owner_of_secret(item.address) is None
+    )
+    for item in secrets_first:
         document = expected.get(item.address)
         if document is None:
             continue  # the state no longer records it: the plan's changes handle it

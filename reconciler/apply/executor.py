@@ -285,9 +285,12 @@ def _write_workload(
     runtime: Resource,
     version: Resource,
     target: Target,
+    had_secret: bool = False,
 ) -> dict[str, Any]:
     """Write a composition's Secret (when its configuration has secret values), then roll
-    its workload; the workload's manifest."""
+    its workload; the workload's manifest. When the composition `had_secret` and its new
+    configuration has none, the Secret goes once the rollout is done (pods of the old
+    workload read it until they are replaced)."""
     secret = workloads.composition_secret(deployment, composition, runtime=runtime)
     if secret is not None:
         target.put(workloads.secret_address(address), secret)
@@ -295,6 +298,8 @@ def _write_workload(
         deployment, composition, runtime=runtime, version=version
     )
     target.roll(address, document, timeout=None)
+    if had_secret and secret is None:
+        target.delete(workloads.secret_address(address))
     return document
 
 
@@ -341,13 +346,26 @@ def _roll(
             hint="plan again: the catalog changed since this plan was made",
         )
     address = composition_address(deployment.address, composition.experiment_id)
+    change = task[0]
+    previous = change.before.composition(composition.experiment_id) if change.before else None
+    ran = (
+        None
+        if previous is None
+        else _runtime_of(previous, resources=resources, retained=retained, prior=prior)
+    )
     try:
         document = _write_workload(
-            address, deployment, composition, runtime=runtime, version=version, target=target
+            address,
+            deployment,
+            composition,
+            runtime=runtime,
+            version=version,
+            target=target,
+            had_secret=previous is not None
+            and ran is not None
+            and workloads.composition_secret(deployment, previous, runtime=ran) is not None,
         )
     except errors.ReconcilerError as exc:
-        change = task[0]
-        previous = change.before.composition(composition.experiment_id) if change.before else None
         if previous is None:
             return exc
         return _roll_back(
@@ -356,11 +374,11 @@ def _roll(
             previous,
             address=address,
             target=target,
-            runtime=_runtime_of(previous, resources=resources, retained=retained, prior=prior),
+            runtime=ran,
             resources=resources,
         )
     return composition.with_(
-        configuration=workloads.configuration_digest(runtime.spec),
+        configuration=workloads.runtime_configuration(runtime),
         last_applied=workloads.digest(document),
     )
 
@@ -376,9 +394,7 @@ def _runtime_of(
     configuration is not known (pinned before configurations were, and older than the
     runtime's) can only be written with the runtime's current one."""
     runtime = resources.get(composition.runtime)
-    if runtime is None or workloads.configuration_digest(runtime.spec) == (
-        composition.configuration
-    ):
+    if runtime is None or workloads.runtime_configuration(runtime) == composition.configuration:
         return runtime
     pinned = workloads.pinned_configuration(composition, retained=retained, prior=prior)
     if pinned is None:

@@ -38,6 +38,7 @@ from reconciler.planning.plan import (
     StateMove,
 )
 from reconciler.planning.upgrades import Resolver, newly_available, outdated
+from reconciler.planning.workloads import MARKED
 from reconciler.versions import version_key
 
 
@@ -72,6 +73,7 @@ def compute_plan(
             before.spec != after.spec
             or before.platform != after.platform
             or before.user != after.user
+            or before.sensitive_environment != after.sensitive_environment
         ):
             changes.append(_change(before, after))
     for address, before in prior.items():
@@ -179,6 +181,14 @@ def _apply_order(change: Change) -> tuple[int, int, str]:
 
 def _change(before: Resource, after: Resource) -> Change:
     fields = field_changes(before.spec, after.spec)
+    if before.sensitive_environment != after.sensitive_environment:
+        # Values move into the runtime's Secret: the names are shown, never the values.
+        fields = (
+            *fields,
+            FieldChange(
+                MARKED, list(before.sensitive_environment), list(after.sensitive_environment)
+            ),
+        )
     old = ceiling.effective(before.platform, before.user)
     new = ceiling.effective(after.platform, after.user)
     move = None

@@ -5,7 +5,8 @@ compositions. It has a `lineage` (fixed when the state is first written) and a `
 (bumped on every write that changes content); together they let apply refuse a stale plan and
 let a writer refuse to replace a newer state. This module encodes and decodes the
 document (`schemas/state.schema.json` is generated from `StateDocument`), upgrades
-older formats on read (format 3 pins each composition's runtime configuration), refuses
+older formats on read (format 3 pins each composition's runtime configuration, format 4
+records the environment variables users marked sensitive), refuses
 newer ones, and checks that a new state may succeed an old one.
 
 A document is checked whole on read, beyond its schema: addresses valid and unique, each
@@ -33,7 +34,7 @@ from reconciler.addresses import image_of, is_deployment_address, kind_of
 from reconciler.model import SPEC_TYPES, Composition, Deployment, Kind, Resource
 from reconciler.planning import workloads
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 MAX_SERIAL = 2**63 - 1  # what every JSON reader (and a signed 64-bit integer) holds exactly
 RESTORE_HINT = "restore it from its .backup or from bucket versioning"
 
@@ -96,10 +97,17 @@ def _pinned(
     return {**composition, "configuration": pinned}
 
 
+def _record_marks(raw: dict[str, Any]) -> dict[str, Any]:
+    """Format 3 → 4: runtimes record the environment variables the user marked sensitive
+    (`sensitive_environment`); a format 3 state kept no marks, so every list is empty."""
+    return {**raw, "version": 4}
+
+
 # Upgrades from older formats, keyed by the format they read; each returns the next one.
 UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {
     1: _add_deployments,
     2: _pin_configurations,
+    3: _record_marks,
 }
 
 
@@ -294,6 +302,12 @@ def check(document: StateDocument) -> str:
             return f"{address}: spec lacks {', '.join(sorted(required - keys))}"
         if not keys <= known:
             return f"{address}: spec has unknown {', '.join(sorted(keys - known))}"
+        if resource.sensitive_environment and (
+            kind is not Kind.RUNTIME
+            or not isinstance(spec.get("environment_variables"), dict)
+            or not set(resource.sensitive_environment) <= spec["environment_variables"].keys()
+        ):
+            return f"{address}: sensitive_environment names no environment variable of it"
         if kind is Kind.VERSION:
             image = by_address.get(image_of(address))
             if image is None or image.kind is not Kind.IMAGE:

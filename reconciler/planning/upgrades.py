@@ -79,7 +79,7 @@ class Resolver:
             return self._configurations[runtime]
         except KeyError:
             resource = self.catalog.resources.get(runtime)
-            found = None if resource is None else workloads.configuration_digest(resource.spec)
+            found = None if resource is None else workloads.runtime_configuration(resource)
             self._configurations[runtime] = found
             return found
 

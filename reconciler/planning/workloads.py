@@ -35,7 +35,7 @@ from reconciler.addresses import (
     object_name,
     workspace_of,
 )
-from reconciler.model import Composition, Deployment, Resource
+from reconciler.model import Composition, Deployment, Kind, Resource
 
 LABEL_PREFIX = "runtimes.reconciler.dev"
 CONTAINER = "scorer"
@@ -88,26 +88,77 @@ def is_reference(value: Any) -> bool:
     return isinstance(value, Mapping) and isinstance(value.get("secretKeyRef"), Mapping)
 
 
-def secret_values(
-    env: Mapping[str, Any], sensitivity: sensitive.Sensitivity = sensitive.DEFAULT
-) -> dict[str, str]:
+def secret_values(env: Mapping[str, Any], marked: Iterable[str] = ()) -> dict[str, str]:
     """The values of `env` that must not sit in plain text: those the rule of sensitive.py
-    hides (references to existing Secrets are not values)."""
+    hides, and those under the names `marked` sensitive by the user (references to
+    existing Secrets are not values)."""
+    marked = frozenset(marked)
     return {
         name: value
         for name, value in env.items()
-        if not is_reference(value) and sensitivity.hides(name, value)
+        if not is_reference(value) and (name in marked or sensitive.DEFAULT.hides(name, value))
     }
 
 
-def environment_refs(
-    env: Mapping[str, Any],
+def mark(
+    runtime: Resource, sensitivity: sensitive.Sensitivity, *, prior: Resource | None = None
+) -> Resource:
+    """`runtime` with `sensitive_environment` naming every environment variable whose value
+    the user marked sensitive: by `sensitivity`'s names now, or earlier (its own or
+    `prior`'s record) while the value is still given. The built-in rule needs no record.
+
+    Marks only accumulate: a run that forgot to mark a name (another shell, a client made
+    without `sensitive_names`) must not move a value out of its Secret into plain text.
+    """
+    env = runtime.spec.get("environment_variables") or {}
+    earlier = {*runtime.sensitive_environment, *(prior.sensitive_environment if prior else ())}
+    names = tuple(
+        sorted(
+            name
+            for name, value in env.items()
+            if not is_reference(value)
+            and not sensitive.DEFAULT.hides(name, value)
+            and (name in earlier or sensitivity.name(name))
+        )
+    )
+    return (
+        runtime
+        if names == runtime.sensitive_environment
+        else runtime.with_(sensitive_environment=names)
+    )
+
+
+def marked(
+    catalog: dict[str, Resource],
+    sensitivity: sensitive.Sensitivity,
     *,
-    secret: str,
-    sensitivity: sensitive.Sensitivity = sensitive.DEFAULT,
+    prior: Mapping[str, Resource],
+) -> dict[str, Resource]:
+    """`catalog` with each runtime `mark`ed; `catalog` itself when nothing changes (the
+    common case: no names marked, so only runtimes already holding marks are looked at)."""
+    out: dict[str, Resource] | None = None
+    for address, resource in catalog.items():
+        if resource.kind is not Kind.RUNTIME:
+            continue
+        before = prior.get(address)
+        if not (
+            sensitivity.names
+            or resource.sensitive_environment
+            or (before is not None and before.sensitive_environment)
+        ):
+            continue
+        found = mark(resource, sensitivity, prior=before)
+        if found is not resource:
+            out = dict(catalog) if out is None else out
+            out[address] = found
+    return catalog if out is None else out
+
+
+def environment_refs(
+    env: Mapping[str, Any], *, secret: str, marked: Iterable[str] = ()
 ) -> dict[str, Any]:
     """`env` with each secret value replaced by a reference to its key in Secret `secret`."""
-    hidden = secret_values(env, sensitivity)
+    hidden = secret_values(env, marked)
     return {
         name: {"secretKeyRef": {"name": secret, "key": name}} if name in hidden else value
         for name, value in env.items()
@@ -136,7 +187,9 @@ def composition_secret(
 ) -> dict[str, Any] | None:
     """The Secret with the secret environment values of one composition's workload, or
     None when its runtime's configuration has none."""
-    values = secret_values(runtime.spec.get("environment_variables") or {})
+    values = secret_values(
+        runtime.spec.get("environment_variables") or {}, runtime.sensitive_environment
+    )
     if not values:
         return None
     address = composition_address(deployment.address, composition.experiment_id)
@@ -161,36 +214,55 @@ def digest(document: Mapping[str, Any]) -> str:
     return hashlib.sha256(orjson.dumps(document, option=orjson.OPT_SORT_KEYS)).hexdigest()[:32]
 
 
-def configuration_of(spec: Mapping[str, Any]) -> dict[str, Any]:
+def configuration_of(spec: Mapping[str, Any], marked: Iterable[str] = ()) -> dict[str, Any]:
     """The configuration a runtime `spec` gives the workloads it serves: its
     `CONFIGURATION_FIELDS`, absent ones as their defaults (so a spec that spells a default
-    out and one that leaves it out give the same configuration)."""
-    return {
+    out and one that leaves it out give the same configuration), and the environment
+    variables `marked` sensitive, when there are any (they move values into a Secret)."""
+    out = {
         "environment_variables": spec.get("environment_variables") or {},
         "data_volume_read_only": bool(spec.get("data_volume_read_only", False)),
         "volumes": spec.get("volumes") or [],
         "security_context": spec.get("security_context") or {},
         "selector": spec.get("selector") or {},
     }
+    marked = sorted(marked)
+    if marked:
+        out[MARKED] = marked
+    return out
 
 
-def configuration_digest(spec: Mapping[str, Any]) -> str:
-    """The digest of `configuration_of(spec)`: what a composition records as pinned.
+# The key under which a configuration lists the environment variables marked sensitive.
+MARKED = "sensitive_environment"
+
+
+def configuration_digest(spec: Mapping[str, Any], marked: Iterable[str] = ()) -> str:
+    """The digest of `configuration_of(spec, marked)`: what a composition records as pinned.
 
     A plan takes one per runtime its deployments use (thousands at scale), so the values
     are hashed as a tuple in `CONFIGURATION_FIELDS` order, picked in one step from a spec
     that has them all (as validated specs do); `configuration_digest(configuration_of(spec))`
-    is the same digest.
+    is the same digest. Marks, when there are any, are hashed after them, so a catalog
+    without marks keeps the digests it had before marks were recorded.
     """
     try:
         values = _PICK_CONFIGURATION(spec)
     except KeyError:
         values = tuple(configuration_of(spec).values())
+    names = sorted({*marked, *spec.get(MARKED, ())})
+    if names:
+        values = (*values, names)
     encoded = orjson.dumps(values, option=orjson.OPT_SORT_KEYS)
     return hashlib.blake2b(encoded, digest_size=16).hexdigest()
 
 
 _PICK_CONFIGURATION = operator.itemgetter(*CONFIGURATION_FIELDS)
+
+
+def runtime_configuration(runtime: Resource) -> str:
+    """The digest of the configuration `runtime` gives its workloads now: its fields and
+    its marks."""
+    return configuration_digest(runtime.spec, runtime.sensitive_environment)
 
 
 def pinned_configuration(
@@ -206,8 +278,8 @@ def pinned_configuration(
     if found is not None:
         return found
     before = prior.get(composition.runtime)
-    if before is not None and configuration_digest(before.spec) == composition.configuration:
-        return configuration_of(before.spec)
+    if before is not None and runtime_configuration(before) == composition.configuration:
+        return configuration_of(before.spec, before.sensitive_environment)
     return None
 
 
@@ -232,7 +304,7 @@ def retain(
             if composition.runtime not in current:
                 runtime = resources.get(composition.runtime)
                 current[composition.runtime] = (
-                    "" if runtime is None else configuration_digest(runtime.spec)
+                    "" if runtime is None else runtime_configuration(runtime)
                 )
             if pinned == current[composition.runtime]:
                 continue
@@ -245,7 +317,11 @@ def retain(
 def as_configured(runtime: Resource, configuration: Mapping[str, Any]) -> Resource:
     """`runtime` as it was when it gave `configuration`: what a workload pinned to an older
     configuration is written with."""
-    return runtime.with_(spec={**runtime.spec, **configuration})
+    fields = {key: value for key, value in configuration.items() if key != MARKED}
+    return runtime.with_(
+        spec={**runtime.spec, **fields},
+        sensitive_environment=tuple(configuration.get(MARKED, ())),
+    )
 
 
 def composition_manifest(
@@ -266,7 +342,7 @@ def composition_manifest(
     }
     spec = runtime.spec
     env = spec.get("environment_variables", {})
-    hidden = secret_values(env)
+    hidden = secret_values(env, runtime.sensitive_environment)
     secret = secret_name(composition_address(address, composition.experiment_id))
     container: dict[str, Any] = {
         "name": CONTAINER,
@@ -288,7 +364,9 @@ def composition_manifest(
     if hidden:
         # The pod spec names the Secret, not its values: a new value changes only this
         # annotation (the configuration's digest), which is what makes the workload roll.
-        template_meta["annotations"] = {f"{LABEL_PREFIX}/configuration": configuration_digest(spec)}
+        template_meta["annotations"] = {
+            f"{LABEL_PREFIX}/configuration": runtime_configuration(runtime)
+        }
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",

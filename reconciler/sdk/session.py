@@ -231,7 +231,7 @@ class Session:
                 result = engine.apply(
                     self.backend,
                     self.target,
-                    inputs=engine.Inputs(overrides=overrides),
+                    inputs=engine.Inputs(overrides=overrides, sensitivity=self.sensitivity),
                     confirm=functools.partial(_planned_from, snapshot=snapshot),
                     lock_timeout=self.lock_timeout,
                 )

@@ -8,7 +8,7 @@ beside the real ones so that SDK users can test their own code.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any, Protocol, runtime_checkable
 
 DEFAULT_DIR = "state/cluster"
@@ -68,10 +68,13 @@ class Observable(Protocol):
     Targets that are not (a directory, memory) are planned from state alone.
     """
 
-    def observe(self) -> dict[str, dict[str, Any]]:
+    def observe(self, expected: Collection[str] = ()) -> dict[str, dict[str, Any]]:
         """Every object of the tool's the target holds, by address, as `get` reads it back
         but with every field the target holds (what others added included).
 
+        `expected` are the addresses the caller expects to find: kinds a target does not
+        read everywhere (a cluster's Secrets, read only in the namespaces where one is
+        expected, so the tool needs no right to read every Secret) are read where they say.
         A handful of requests whatever the number of objects (paged lists, never one read
         per object); objects not labelled as the tool's are not read. Failures are
         `TargetError`s.

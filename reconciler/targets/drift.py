@@ -17,6 +17,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from reconciler import sensitive
 from reconciler.addresses import composition_address, dotted
 from reconciler.model import Deployment, Resource
 from reconciler.planning import workloads
@@ -25,6 +26,7 @@ from reconciler.targets import manifests
 from reconciler.targets.kubeclient import FIELD_MANAGER
 
 _MISSING = object()
+Path = tuple[str | int, ...]
 
 
 def written(
@@ -34,14 +36,18 @@ def written(
     configurations: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """The manifest the state says each address holds: the ones whose recorded digest is
-    the manifest's own (a write that never happened or was held is not expected there).
-    A composition pinned to an older configuration of its runtime is written with it, as
-    the state retains it in `configurations`."""
+    the manifest's own (a write that never happened or was held is not expected there),
+    with the Secret of each that has secret values. A composition pinned to an older
+    configuration of its runtime is written with it, as the state retains it in
+    `configurations`."""
     out: dict[str, dict[str, Any]] = {}
     for address, resource in resources.items():
         document = manifests.manifest(resource)
         if resource.last_applied and resource.last_applied == workloads.digest(document):
             out[address] = document
+            secret = manifests.runtime_secret(resource)
+            if secret is not None:
+                out[workloads.secret_address(address)] = secret
     for address, deployment in deployments.items():
         for composition in deployment.compositions:
             runtime = resources.get(composition.runtime)
@@ -55,14 +61,21 @@ def written(
                 deployment, composition, runtime=runtime, version=version
             )
             if composition.last_applied == workloads.digest(document):
-                out[composition_address(address, composition.experiment_id)] = document
+                at = composition_address(address, composition.experiment_id)
+                out[at] = document
+                secret = workloads.composition_secret(deployment, composition, runtime=runtime)
+                if secret is not None:
+                    out[workloads.secret_address(at)] = secret
     return out
 
 
 def compare(
     expected: Mapping[str, Mapping[str, Any]], observed: Mapping[str, Mapping[str, Any]]
 ) -> tuple[Drift, ...]:
-    """Each expected object that is missing from `observed` or differs in a field it sets."""
+    """Each expected object that is missing from `observed` or differs in a field it sets.
+
+    A Secret's values are never part of the result (a plan is shown and saved): its
+    drifted keys are listed with their values redacted."""
     found = []
     for address in sorted(expected):
         live = observed.get(address)
@@ -70,13 +83,37 @@ def compare(
             found.append(Drift(address=address, deleted=True))
             continue
         differences = _differences(expected[address], live, ())
-        if differences:
+        if not differences:
+            continue
+        if workloads.owner_of_secret(address) is None:
             owned = tuple(
                 (dotted(path), manager) for path, _ in differences for manager in owners(live, path)
             )
             fields = tuple(change for _, change in differences)
-            found.append(Drift(address=address, fields=fields, owned_elsewhere=owned))
+        else:
+            # A cluster holds (and tracks owners of) `data`; the manifest spells `stringData`.
+            stored = {**live, "data": live.get("stringData") or {}}
+            owned = tuple(
+                (dotted(path), manager)
+                for path, _ in differences
+                for manager in owners(stored, _stored_path(path))
+            )
+            fields = tuple(_redacted(change) for _, change in differences)
+        found.append(Drift(address=address, fields=fields, owned_elsewhere=owned))
     return tuple(found)
+
+
+def _stored_path(path: Path) -> Path:
+    return ("data", *path[1:]) if path[:1] == ("stringData",) else path
+
+
+def _redacted(change: FieldChange) -> FieldChange:
+    hide = sensitive.REDACTED
+    return FieldChange(
+        change.path,
+        None if change.before is None else hide,
+        None if change.after is None else hide,
+    )
 
 
 def owners(live: Mapping[str, Any], path: tuple[str | int, ...]) -> list[str]:
@@ -116,9 +153,6 @@ def _owns(fields: Mapping[str, Any], value: Any, path: tuple[str | int, ...]) ->
 
 def _matches(item: Mapping[str, Any], key: str) -> bool:
     return all(item.get(k) == v for k, v in json.loads(key).items())
-
-
-Path = tuple[str | int, ...]
 
 
 def _differences(want: Any, have: Any, path: Path) -> list[tuple[Path, FieldChange]]:

@@ -110,21 +110,25 @@ class Cluster:
             return None
 
     def list_all(
-        self, kind: Resource, *, label_selector: str, page_size: int = PAGE_SIZE
+        self,
+        kind: Resource,
+        *,
+        label_selector: str,
+        page_size: int = PAGE_SIZE,
+        namespace: str = "",
     ) -> list[dict[str, Any]]:
-        """Every object of `kind` in every namespace matching `label_selector`, read in
-        pages of `page_size`; an expired continue token (410 Gone) restarts the listing."""
+        """Every object of `kind` matching `label_selector`, in `namespace` ("": every
+        namespace; Secrets are only ever listed in one), read in pages of `page_size`; an
+        expired continue token (410 Gone) restarts the listing."""
         for _ in range(LIST_RESTARTS):
             items: list[dict[str, Any]] = []
             token: str | None = None
             try:
                 while True:
                     page = self._send(
-                        functools.partial(
-                            self.objects.list_cluster_custom_object,
-                            kind.group,
-                            kind.version,
-                            kind.plural,
+                        self._lister(
+                            kind,
+                            namespace,
                             label_selector=label_selector,
                             limit=page_size,
                             _continue=token,
@@ -132,7 +136,7 @@ class Cluster:
                         ),
                         verb="list",
                         kind=kind,
-                        namespace="",
+                        namespace=namespace,
                     )
                     items += page.get("items") or []
                     token = (page.get("metadata") or {}).get("continue") or None
@@ -143,6 +147,30 @@ class Cluster:
         raise errors.TargetError(
             f"listing {kind.plural} kept expiring ({LIST_RESTARTS} restarts)",
             hint="the cluster compacts faster than the tool reads; run again",
+        )
+
+    def _lister(self, kind: Resource, namespace: str, **options: Any) -> Callable[[], Any]:
+        """The call that reads one page of a listing."""
+        if kind == SECRETS:
+            call = functools.partial(
+                self.core.list_namespaced_secret, namespace, _preload_content=False, **options
+            )
+            return lambda: _json(call())
+        if namespace:
+            return functools.partial(
+                self.objects.list_namespaced_custom_object,
+                kind.group,
+                kind.version,
+                namespace,
+                kind.plural,
+                **options,
+            )
+        return functools.partial(
+            self.objects.list_cluster_custom_object,
+            kind.group,
+            kind.version,
+            kind.plural,
+            **options,
         )
 
     def remove(self, kind: Resource, namespace: str, name: str) -> None:

@@ -20,12 +20,13 @@ the objects look like (manifests.py).
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from reconciler import errors
@@ -142,6 +143,8 @@ class KubernetesTarget:
     def put(self, address: str, manifest: Mapping[str, Any]) -> None:
         kind, namespace, name = self.locate(address)
         body = copy.deepcopy(dict(manifest))
+        if kind == kubeclient.SECRETS:
+            body = as_data(body)
         body.setdefault("metadata", {})["name"] = name
         body["metadata"].pop("namespace", None)  # the request's path says where
         for attempt in range(1, CONFLICT_ATTEMPTS + 1):
@@ -167,7 +170,8 @@ class KubernetesTarget:
         live = self.cluster.read(kind, namespace, name)
         if live is None or (live.get("metadata", {}).get("labels") or {}).get(MANAGED_BY) != OURS:
             return None
-        return applied_fields(live)
+        found = applied_fields(live)
+        return as_string_data(found) if kind == kubeclient.SECRETS else found
 
     def delete(self, address: str) -> None:
         kind, namespace, name = self.locate(address)
@@ -179,18 +183,32 @@ class KubernetesTarget:
     def remove_leftovers(self) -> int:
         return 0  # each write is one API request: the server never keeps half of one
 
-    def observe(self) -> dict[str, dict[str, Any]]:
+    def observe(self, expected: Collection[str] = ()) -> dict[str, dict[str, Any]]:
         selector = f"{MANAGED_BY}={OURS}"
         out: dict[str, dict[str, Any]] = {}
-        for kind in (*_CATALOG.values(), DEPLOYMENTS):
+        # Secrets are listed per namespace, only where one is expected: listing them across
+        # the cluster would need the right to read every Secret in it.
+        secrets_in = sorted(
+            {
+                self.namespace_of(owner)
+                for address in expected
+                if (owner := workloads.owner_of_secret(address)) is not None
+            }
+        )
+        listings = [(kind, "") for kind in (*_CATALOG.values(), DEPLOYMENTS)]
+        listings += [(kubeclient.SECRETS, namespace) for namespace in secrets_in]
+        for kind, namespace in listings:
             for live in self.cluster.list_all(
-                kind, label_selector=selector, page_size=self.page_size
+                kind, label_selector=selector, page_size=self.page_size, namespace=namespace
             ):
                 address = self._address_of(live, kind)
                 if address is not None:
                     # managedFields stay: they say who owns a field that drifted
                     owners = live.get("metadata", {}).get("managedFields")
-                    out[address] = without_server_fields(live)
+                    found = without_server_fields(live)
+                    if kind == kubeclient.SECRETS:
+                        found = as_string_data(found)
+                    out[address] = found
                     out[address]["metadata"]["managedFields"] = owners or []
         return out
 
@@ -268,6 +286,39 @@ def _owned_elsewhere(address: str, fields: list[tuple[str, str]]) -> errors.Targ
         "tool last wrote them",
         hint="take them over with --force-conflicts, or remove that manager's change",
     )
+
+
+def as_data(secret: Mapping[str, Any]) -> dict[str, Any]:
+    """A Secret manifest with its `stringData` moved into `data`, base64-encoded: what is
+    sent. Server-side apply tracks `stringData` as a field of its own that the server never
+    stores (it merges it into `data`), so an apply of it could never be read back or
+    compared; `data` is what a cluster holds."""
+    out = dict(secret)
+    strings = out.pop("stringData", None) or {}
+    if strings:
+        data = dict(out.get("data") or {})
+        for key, text in strings.items():
+            data[key] = base64.b64encode(str(text).encode()).decode()
+        out["data"] = data
+    return out
+
+
+def as_string_data(secret: Mapping[str, Any]) -> dict[str, Any]:
+    """A Secret read from a cluster with its `data` decoded into `stringData`: as the tool's
+    manifests spell it (a value that is not UTF-8 text stays as `data`)."""
+    out = dict(secret)
+    data = out.pop("data", None) or {}
+    strings, binary = {}, {}
+    for key, encoded in data.items():
+        try:
+            strings[key] = base64.b64decode(encoded, validate=True).decode()
+        except (ValueError, UnicodeDecodeError):
+            binary[key] = encoded
+    if binary:
+        out["data"] = binary
+    if strings or "data" in secret:
+        out["stringData"] = dict(sorted(strings.items()))
+    return out
 
 
 # Server-set fields: reading them back would make every object differ from what was put.

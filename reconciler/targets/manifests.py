@@ -45,15 +45,18 @@ def manifest(resource: Resource) -> dict[str, Any]:
         f"{LABEL_PREFIX}/address": resource.address,
         f"{LABEL_PREFIX}/uid": resource.uid,
     }
+    marked = resource.sensitive_environment
     if address.kind is Kind.RUNTIME and workloads.secret_values(
-        spec.get("environmentVariables") or {}
+        spec.get("environmentVariables") or {}, marked
     ):
         spec["environmentVariables"] = workloads.environment_refs(
-            spec["environmentVariables"], secret=workloads.secret_name(resource.address)
+            spec["environmentVariables"],
+            secret=workloads.secret_name(resource.address),
+            marked=marked,
         )
         # The spec names the Secret's keys, not the values: the configuration's digest
         # changes with them, so a new secret value changes the manifest and is written.
-        annotations[f"{LABEL_PREFIX}/configuration"] = workloads.configuration_digest(resource.spec)
+        annotations[f"{LABEL_PREFIX}/configuration"] = workloads.runtime_configuration(resource)
     spec["state"] = effective.state.value
     spec["stateReason"] = effective.reason
     return {
@@ -77,7 +80,9 @@ def runtime_secret(resource: Resource) -> dict[str, Any] | None:
     (or `resource` is no runtime)."""
     if resource.kind is not Kind.RUNTIME:
         return None
-    values = workloads.secret_values(resource.spec.get("environment_variables") or {})
+    values = workloads.secret_values(
+        resource.spec.get("environment_variables") or {}, resource.sensitive_environment
+    )
     if not values:
         return None
     labels = {f"{LABEL_PREFIX}/workspace": Address.parse(resource.address).workspace}

@@ -259,6 +259,10 @@ class Store:
             if live is None and namespace and not self.namespace_exists(namespace):
                 raise errors.not_found("namespaces", "", namespace)
             new = mutate(_clone(live) if live is not None else None)
+            if rtype.storage == ("", "secrets"):
+                # Before ownership is recorded: a write of stringData changes data, the
+                # field the server stores and an update's manager owns.
+                _merge_string_data(new)
             new["apiVersion"], new["kind"] = rtype.api_version, rtype.kind
             meta = new.setdefault("metadata", {})
             if meta.get("name", name) != name:
@@ -426,3 +430,13 @@ class Store:
                 newer.append(event)
         newer.reverse()
         return newer
+
+
+def _merge_string_data(secret: Obj) -> None:
+    """A Secret's stringData joins its data (base64-encoded), as the API server stores it."""
+    strings = secret.pop("stringData", None)
+    if strings:
+        data = secret.get("data") or {}
+        for key, text in strings.items():
+            data[key] = base64.b64encode(str(text).encode()).decode()
+        secret["data"] = data

@@ -10,7 +10,6 @@ versions and keeping status apart is the store's job.
 
 from __future__ import annotations
 
-import base64
 import copy
 import functools
 import json
@@ -343,12 +342,8 @@ def _cause(error: jsonschema.ValidationError) -> dict[str, str]:
 
 def validate(rtype: ResourceType, obj: Obj) -> None:
     """Raise 422 Invalid for an object its type refuses. Normalises first, as the API server
-    does: custom resources are pruned to their schema, a Secret's stringData joins its data."""
-    if rtype.storage == ("", "secrets") and "stringData" in obj:
-        data = obj.setdefault("data", {}) or {}
-        for key, text in (obj.pop("stringData") or {}).items():
-            data[key] = base64.b64encode(str(text).encode()).decode()
-        obj["data"] = data
+    does: custom resources are pruned to their schema (a Secret's stringData has joined its
+    data when it was written: store.py)."""
     name = obj["metadata"].get("name", "")
     causes: list[dict[str, str]] = []
     if rtype.kind != "SelfSubjectAccessReview" and (
