@@ -9,6 +9,7 @@ is authorized like the real write. Checked over plain HTTP and with the real kub
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -50,7 +51,7 @@ def apply(client: HttpClient, name: str = "web", *, dry_run: bool = False, **kw)
 
 
 @pytest.fixture
-def cluster() -> tuple[Emulator, HttpClient, HttpClient]:
+def cluster() -> Iterator[tuple[Emulator, HttpClient, HttpClient]]:
     emulator = Emulator(tokens={"ci": User(name="ci")}).start()
     try:
         yield emulator, HttpClient(emulator.url, token=ADMIN_TOKEN), HttpClient(emulator.url, "ci")
@@ -178,15 +179,11 @@ def test_kubectl_apply_server_side_needs_create_to_create(tmp_path: Path) -> Non
         )
         assert refused.returncode == 1
         assert f"Error from server (Forbidden): {REFUSED_CREATE}" in refused.stderr
-        assert (
-            admin(
-                "auth", "can-i", "create", "deployments", kubeconfig=ci, check=False
-            ).stdout.strip()
-            == "no"
-        )
+        can_create = admin("auth", "can-i", "create", "deployments", kubeconfig=ci, check=False)
+        assert can_create.stdout.strip() == "no"
         admin("apply", "--server-side", "-f", "-", stdin=manifest)
         bumped = yaml.safe_dump(deployment("web", image="repo/app:2"))
-        admin("apply", "--server-side", "--force-conflicts", "-f", "-", stdin=bumped, kubeconfig=ci)
+        admin("apply", "--server-side", "-f", "-", stdin=bumped, kubeconfig=ci)
         image = admin(
             "get", "deployment", "web", "-o", "jsonpath={.spec.template.spec.containers[0].image}"
         )
