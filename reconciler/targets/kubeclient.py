@@ -288,10 +288,8 @@ class Cluster:
         if exc.status == 404:
             return _Missing(message)
         if exc.status == 403:
-            # The server names the verb it checked: an apply that creates needs `create`.
-            denied = _DENIED_VERB.search(message)
             return errors.TargetError(
-                f"forbidden: cannot {denied[1] if denied else verb} {resource}{where}",
+                f"forbidden: cannot {_denied_verb(message, verb)} {resource}{where}",
                 detail=message,
                 hint=RBAC_HINT,
             )
@@ -343,6 +341,21 @@ def _status(exc: Any) -> dict[str, Any]:
     except (TypeError, ValueError):
         return {}
     return body if isinstance(body, dict) else {}
+
+
+def _denied_verb(message: str, verb: str) -> str:
+    """The verb RBAC refused, for a 403 on a request sent as `verb`.
+
+    The API server names it ("cannot create resource ..."): an apply that would create its
+    object is also checked for `create`, and a refusal names `create`. Servers before
+    v1.32 word that one refusal without user or verb (`<resource> "<name>" is forbidden: `),
+    while refusing the patch itself always names `patch`; every patch this client sends is
+    an apply, so a patch refused without a verb was refused its create.
+    """
+    denied = _DENIED_VERB.search(message)
+    if denied:
+        return denied[1]
+    return "create" if verb == "patch" else verb
 
 
 def _wait(exc: Any, attempt: int) -> float:

@@ -37,6 +37,9 @@ class Emulator:
     `tokens` maps bearer tokens to users; given any, RBAC is enforced for them and an admin
     token (`ADMIN_TOKEN`, group system:masters) is added for setup. Without tokens every
     request is an admin's. `realtime=True` runs controllers on the wall clock.
+    `create_denials_before_v1_32=True` words a refused create-on-apply as API servers
+    before v1.32 did (`<resource> "<name>" is forbidden: `, naming neither user nor verb),
+    for clients that must still understand them.
     """
 
     def __init__(
@@ -46,8 +49,10 @@ class Emulator:
         realtime: bool = False,
         pod_ready_seconds: float = 1.0,
         tls: bool = False,
+        create_denials_before_v1_32: bool = False,
     ) -> None:
         self.clock = Clock(realtime=realtime)
+        self.create_denials_before_v1_32 = create_denials_before_v1_32
         self.registry = Registry()
         self.faults = Faults()
         self.store = Store(

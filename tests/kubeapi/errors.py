@@ -168,5 +168,16 @@ def forbidden(
     return ApiError(403, "Forbidden", message, details=_details(name, plural, group))
 
 
+def forbidden_before_v1_32(*, plural: str, group: str, name: str) -> ApiError:
+    """A create-on-apply refused as API servers before v1.32 word it: the authorizer's reason
+    (RBAC gives none) in place of the user and verb, so the message ends in "forbidden: "."""
+    return ApiError(
+        403,
+        "Forbidden",
+        f'{_qualified(plural, group)} "{name}" is forbidden: ',
+        details=_details(name, plural, group),
+    )
+
+
 def unauthorized() -> ApiError:
     return ApiError(401, "Unauthorized", "Unauthorized")

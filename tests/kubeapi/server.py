@@ -1,9 +1,10 @@
 """HTTP: the API server's URL space on the standard library's threading HTTP server.
 
 Owns routing (`/api/v1/...`, `/apis/<group>/<version>/...`, discovery, OpenAPI, the
-`/_emulator/` admin endpoints), the verb of each request, authentication and RBAC checks,
-injected faults, content negotiation (JSON, YAML apply patches, Tables), patch types, and
-watch streams. What a write means for the stored object is decided in writes.py and store.py.
+`/_emulator/` admin endpoints), the verb of each request, authentication and RBAC checks
+(and the second check, `create`, of an apply that creates its object), injected faults,
+content negotiation (JSON, YAML apply patches, Tables), patch types, and watch streams.
+What a write means for the stored object is decided in writes.py and store.py.
 """
 
 from __future__ import annotations
@@ -194,24 +195,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             emulator.faults.check(
                 verb=verb, plural=route.rtype.plural, group=route.rtype.group, name=route.name
             )
-            attrs = rbac.Attributes(
-                verb=verb,
-                group=route.rtype.group,
-                resource=route.rtype.plural,
-                subresource=route.subresource,
-                name=route.name,
-                namespace=route.namespace,
-            )
-            if not emulator.authorizer.allows(user, attrs):
-                raise errors.forbidden(
-                    user=user.name,
-                    verb=verb,
-                    plural=route.rtype.plural,
-                    subresource=route.subresource,
-                    group=route.rtype.group,
-                    name=route.name,
-                    namespace=route.namespace,
-                )
+            self._authorize(user, route, verb)
             self._resource(route, verb, query, raw, user)
         except errors.ApiError as exc:
             self._send(exc.code, exc.body(), headers=exc.headers)
@@ -221,6 +205,37 @@ class Handler(http.server.BaseHTTPRequestHandler):
             failure = errors.internal(f"{type(exc).__name__}: {exc}")
             self._send(500, failure.body())
             raise
+
+    def _authorize(self, user: rbac.User, route: Route, verb: str) -> None:
+        """Raise the 403 the API server answers when RBAC does not let `user` `verb` there."""
+        rtype = route.rtype
+        attrs = rbac.Attributes(
+            verb=verb,
+            group=rtype.group,
+            resource=rtype.plural,
+            subresource=route.subresource,
+            name=route.name,
+            namespace=route.namespace,
+        )
+        if self.emulator.authorizer.allows(user, attrs):
+            return
+        if (
+            verb == "create"
+            and self.command == "PATCH"
+            and self.emulator.create_denials_before_v1_32
+        ):
+            raise errors.forbidden_before_v1_32(
+                plural=rtype.plural, group=rtype.group, name=route.name
+            )
+        raise errors.forbidden(
+            user=user.name,
+            verb=verb,
+            plural=rtype.plural,
+            subresource=route.subresource,
+            group=rtype.group,
+            name=route.name,
+            namespace=route.namespace,
+        )
 
     def _route(self, path: str) -> Route | None:
         parts = path.strip("/").split("/")
@@ -393,6 +408,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 manager=manager,
                 dry_run=dry_run,
                 force=_first(query, "force") in ("true", "1"),
+                # An apply that creates is authorized twice, as the API server does
+                # (endpoints/handlers/patch.go): `patch` for the request, then `create`.
+                authorize_create=lambda: self._authorize(user, route, "create"),
             )
             if route.subresource == "scale":
                 obj = writes.scale_of(obj)

@@ -245,10 +245,14 @@ class Store:
         manager: str | None = None,
         allow_create: bool = False,
         is_apply: bool = False,
+        before_create: Callable[[], None] | None = None,
     ) -> tuple[Obj, bool]:
         """Write one object: `mutate(copy_of_live_or_None)` returns the object to store.
 
         Returns (stored object, created). The live object is never changed in place.
+        `before_create` runs when the write creates the object, once it is valid (dry run
+        or not), and may refuse it by raising: the API server authorizes a create made by
+        an apply at that point, after validation.
         """
         with self._lock:
             objects = self._objects[rtype.storage]
@@ -282,6 +286,8 @@ class Store:
                     rtype, live, new, subresource=subresource, manager=manager, is_apply=is_apply
                 )
             self._validate(rtype, new)
+            if live is None and before_create is not None:
+                before_create()
             if live is not None and _unchanged(live, new):
                 return live, False
             if dry_run:

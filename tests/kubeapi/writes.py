@@ -16,6 +16,7 @@ import json
 import random
 import re
 import string
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import jsonschema
@@ -127,7 +128,10 @@ def patch(
     manager: str,
     dry_run: bool,
     force: bool,
+    authorize_create: Callable[[], None] | None = None,
 ) -> tuple[Obj, bool]:
+    """Patch the object at `route`; an apply creates it when missing, once
+    `authorize_create` (the API server's `create` check for that name) lets it."""
     rtype = route.rtype
     if route.subresource == "scale":
         return scale(emulator, route, patch_type, body, manager=manager, dry_run=dry_run)
@@ -180,6 +184,7 @@ def patch(
         manager=manager,
         allow_create=patch_type == "apply",
         is_apply=patch_type == "apply",
+        before_create=authorize_create if patch_type == "apply" else None,
     )
 
 
