@@ -206,6 +206,21 @@ def test_applying_what_does_not_exist_yet_needs_create(
     assert all("examples/rbac/" in e.hint for e in found)
 
 
+def test_refresh_needs_to_list_secrets_where_one_is_expected(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(
+        errors.TargetError, match="forbidden: cannot list secrets in namespace runtime-platform"
+    ):
+        apply_under(
+            without("runtime-reconciler-write", "secrets", "list"),
+            tmp_path,
+            monkeypatch,
+            times=2,
+            given=with_secret_values(),
+        )
+
+
 def bound_everywhere(documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The write rules bound cluster-wide, the shortcut write.yaml names for platforms whose
     workspace namespaces appear on the fly (a RoleBinding needs its namespace first)."""

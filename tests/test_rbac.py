@@ -25,7 +25,7 @@ NEEDED: dict[tuple[str, str], set[str]] = {
     },
     ("apps", "deployments"): {"get", "list", "create", "patch"},
     ("", "secrets"): {"get", "list", "create", "patch", "delete"},
-    ("", "namespaces"): {"get", "create"},
+    ("", "namespaces"): {"create"},
 }
 
 
