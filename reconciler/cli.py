@@ -181,6 +181,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     plan.add_argument("--out", metavar="FILE", help="save the plan for `reconciler apply FILE`")
     plan.add_argument(
+        "--force-conflicts",
+        action="store_true",
+        help="plan to take over fields another field manager owns on a cluster (apply "
+        "needs the flag too); default: the plan shows them as conflicts apply refuses",
+    )
+    plan.add_argument(
         "--detailed-exitcode",
         action="store_true",
         help="exit 0 with no changes, 2 with changes, 1 on error",
@@ -369,7 +375,11 @@ def _cmd_plan(args: argparse.Namespace, colour: bool) -> int:
     from reconciler.backends import open_backend
     from reconciler.targets import open_target
 
-    target = open_target(args.target) if args.refresh or args.refresh_only else None
+    target = (
+        open_target(args.target, force_conflicts=args.force_conflicts)
+        if args.refresh or args.refresh_only
+        else None
+    )
     the_plan = engine.plan(open_backend(args.state), _inputs(args), target=target)
     if args.refresh_only:
         the_plan = dataclasses.replace(the_plan, changes=(), deployments=(), available=())

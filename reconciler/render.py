@@ -295,6 +295,37 @@ def _drift_lines(plan: Plan, style: Style, sensitivity: Sensitivity) -> list[str
     return lines
 
 
+CONFLICTS_REFUSED = (
+    "Conflicts with other field managers (apply will refuse these unless --force-conflicts):"
+)
+CONFLICTS_FORCED = (
+    "Conflicts with other field managers (--force-conflicts: apply will take these over):"
+)
+
+
+def _conflicts_heading(plan: Plan) -> str:
+    return CONFLICTS_FORCED if plan.force_conflicts else CONFLICTS_REFUSED
+
+
+def _conflict_items(plan: Plan) -> list[tuple[str, list[tuple[str, str]]]]:
+    """(address, its (field path, manager) pairs) per object, in the plan's order. Paths
+    and managers only: a conflict never shows a value."""
+    items: dict[str, list[tuple[str, str]]] = {}
+    for conflict in plan.conflicts:
+        items.setdefault(conflict.address, []).append((conflict.path, conflict.manager))
+    return list(items.items())
+
+
+def _conflict_lines(plan: Plan, style: Style) -> list[str]:
+    if not plan.conflicts:
+        return []
+    lines = ["", style.paint(_conflicts_heading(plan), "31" if not plan.force_conflicts else "33")]
+    for address, fields in _conflict_items(plan):
+        lines.append(f"  {'!':>3} {style.bold(address)}")
+        lines.extend(f"        {path} owned by {manager}" for path, manager in fields)
+    return lines
+
+
 def plan_text(
     plan: Plan, *, colour: bool = False, sensitivity: Sensitivity = sensitive.DEFAULT
 ) -> str:
@@ -314,6 +345,7 @@ def plan_text(
             lines.append(f"  {symbol} {style.bold(deployment.address)}  {head}")
             lines.extend(f"        {detail}" for detail in details)
     lines += _drift_lines(plan, style, sensitivity)
+    lines += _conflict_lines(plan, style)
     lines += _information(plan, style)
     lines += ["", style.bold(summary_line(plan.summary)), ""]
     return "\n".join(lines)
@@ -343,7 +375,7 @@ def plan_markdown(
 ) -> str:
     """A pull-request comment: the summary first, then what a reviewer must always see
     (warnings, compositions on an older configuration, resources held by the ceiling
-    rule), then the changes in collapsible
+    rule, conflicts with other field managers), then the changes in collapsible
     sections. A plan too large for `limit` characters keeps those and summarises its
     changes by action and kind instead of listing them."""
     head = ["### runtime-reconciler plan", "", f"**{summary_line(plan.summary)}**", ""]
@@ -352,6 +384,13 @@ def plan_markdown(
     always = list(head)
     if not plan.has_changes:
         always += [_nothing_to_apply(plan), ""]
+    if plan.conflicts:
+        always += [f"**{_conflicts_heading(plan)}**", ""]
+        always += [
+            f"- `{address}`: "
+            + "; ".join(f"`{path}` owned by `{manager}`" for path, manager in fields)
+            for address, fields in _conflict_items(plan)
+        ] + [""]
     if plan.warnings:
         always += ["**Warnings**", "", *(f"- {w}" for w in plan.warnings), ""]
     if plan.outdated:

@@ -379,13 +379,17 @@ def test_drift_is_planned_field_by_field_and_corrected_by_apply(cluster: Emulato
         f for d in shown["drift"] for f in d["fields"]
     ]
 
+    assert [(c.address, c.path, c.manager) for c in the_plan.conflicts] == [
+        (f"{DEPLOYMENTS[0]}/compositions/exp-a", ".spec.replicas", "kubectl-edit")
+    ]
+    cluster.faults.reset_log()
     with pytest.raises(errors.ApplyError, match=r"spec.replicas \(owned by kubectl-edit\)"):
         engine.apply(backend, open_target("kubernetes"), inputs=engine.Inputs())
-    # The deleted runtime came back before the conflict stopped that apply; forced, the rest.
-    assert open_target("kubernetes").get(LTS) is not None
+    # Refused before the first write: the deleted runtime did not come back either.
+    assert writes(cluster) == 0 and open_target("kubernetes").get(LTS) is None
     with kubetarget.FastClock(cluster):
         result = engine.apply(backend, target, inputs=engine.Inputs())
-    assert result.ok and result.corrected == [f"{DEPLOYMENTS[0]}/compositions/exp-a"]
+    assert result.ok and result.corrected == [LTS, f"{DEPLOYMENTS[0]}/compositions/exp-a"]
     assert not engine.plan(backend, engine.Inputs(), target=target).drift
     assert {d["metadata"]["name"]: d["spec"]["replicas"] for d in deployments(cluster)}[
         "model-0-exp-a"

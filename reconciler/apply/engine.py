@@ -2,7 +2,8 @@
 
 plan:  read state → desired catalog (values, overrides, prior intents) → desired
        deployments (new ones, requested upgrades) → compute_plan.
-apply: lock → read state → (saved plan: staleness check) → remove what a killed
+apply: lock → read state → (saved plan: staleness check) → refuse a plan whose writes
+       conflict with other field managers (unless forced) → remove what a killed
        predecessor left on the target → confirm → hand the catalog
        changes, then the deployment rollouts, to the executor batch by batch → persist
        state in batches → unlock.
@@ -35,7 +36,7 @@ from reconciler.planning.desired import build_desired
 from reconciler.planning.diff import compute_plan
 from reconciler.planning.plan import Change, DeploymentChange, Plan
 from reconciler.planning.upgrades import Resolver
-from reconciler.targets import Observable, Target, drift
+from reconciler.targets import Observable, Target, conflicts, drift
 
 TOOL_VERSION = __version__
 
@@ -176,15 +177,47 @@ def plan(
 
 
 def with_drift(the_plan: Plan, prior: state.StateDocument | None, target: Target) -> Plan:
-    """`the_plan` with the drift a refresh of `target` finds against `prior` (none when the
-    target cannot be observed)."""
+    """`the_plan` with the drift a refresh of `target` finds against `prior`, and the
+    conflicts with other field managers its writes would meet there (`Plan.conflicts`,
+    from the same refresh); unchanged when the target cannot be observed."""
     if prior is None or not isinstance(target, Observable):
         return the_plan
     expected = drift.written(
         prior.by_address, prior.deployments_by_address, configurations=prior.configurations
     )
-    found = drift.compare(expected, target.observe(expected))
-    return dataclasses.replace(the_plan, drift=found) if found else the_plan
+    observed = target.observe(expected)
+    found = drift.compare(expected, observed)
+    with_found = dataclasses.replace(the_plan, drift=found) if found else the_plan
+    clashes = conflicts.find(
+        conflicts.writes(with_found, prior.by_address, expected=expected), observed
+    )
+    if not clashes:
+        return with_found
+    return dataclasses.replace(
+        with_found, conflicts=clashes, force_conflicts=target.force_conflicts
+    )
+
+
+def refuse_conflicts(the_plan: Plan, target: Target) -> None:
+    """Refuse, before anything is written, a plan whose writes meet fields other field
+    managers own, unless `target` takes them over (`--force-conflicts`): one error that
+    lists them all, rather than an apply stopped halfway by the first one."""
+    if not the_plan.conflicts or (isinstance(target, Observable) and target.force_conflicts):
+        return
+    listed = [f"{c.address}: {c.path} (owned by {c.manager})" for c in the_plan.conflicts]
+    count = len(listed)
+    made_forced = (
+        ["The plan was made with --force-conflicts; its apply must be given it too."]
+        if the_plan.force_conflicts
+        else []
+    )
+    raise errors.ApplyError(
+        f"apply refused: {count} field{'s' if count != 1 else ''} the plan writes "
+        f"{'are' if count != 1 else 'is'} owned by another field manager; nothing was written",
+        detail="\n".join([*listed, *made_forced]),
+        hint="take them over with --force-conflicts, or have that manager give them up "
+        "(or set the values the plan sets), then plan again",
+    )
 
 
 def check_fresh(
@@ -371,7 +404,9 @@ def apply(
 
     Planning from `inputs` refreshes an observable target first (unless `refresh` is
     False), and the objects found changed outside the tool are written again before the
-    plan's changes; a saved plan corrects the drift it lists.
+    plan's changes; a saved plan corrects the drift it lists. A plan whose writes conflict
+    with other field managers (`Plan.conflicts`) is refused before anything is written,
+    unless the target forces conflicts.
 
     Rollouts: the first `canary` deployment changes roll first, and the rest start only
     when all of those succeeded; once `max_failures` upgrade rollouts failed (None: no
@@ -469,6 +504,7 @@ def _apply_locked(
         the_plan = plan_from(prior, inputs)
         if refresh:
             the_plan = with_drift(the_plan, prior, target)
+    refuse_conflicts(the_plan, target)
     # Under the lock no other writer runs: what a killed one left half-done can go.
     target.remove_leftovers()
     result = ApplyResult(plan=the_plan)

@@ -4,7 +4,8 @@ The values a plan is made of: the `Plan` itself with its `Summary`; the `Action`
 values are the symbols printed in plans); a resource's `Change` with the `FieldChange`s,
 `StateMove` and `Hold` that explain it; a deployment's `DeploymentChange` with the
 `CompositionUpgrade`s that roll; and, for reviewers, the `AvailableUpgrade`s a catalog
-change creates and the `OutdatedConfiguration`s of compositions whose runtime changed.
+change creates, the `OutdatedConfiguration`s of compositions whose runtime changed, the
+`Drift` a refresh found and the `Conflict`s with other field managers the plan's writes meet.
 
 Values only: deciding what changes is diff.py's, writing a plan down plan_codec.py's,
 carrying it out apply/executor.py's.
@@ -164,6 +165,23 @@ class Drift:
     owned_elsewhere: tuple[tuple[str, str], ...] = ()  # (field path, field manager)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Conflict:
+    """A field the plan writes to a value other than the target's, which another field
+    manager owns there: server-side apply refuses that write unless conflicts are forced,
+    and a forced write takes the field over.
+
+    `address` is the object's (the state's address); `path` names the field as the API
+    server does in its conflict errors (`.spec.description`,
+    `.spec.template.spec.containers[name="model"].image`); `manager` is the other field
+    manager. Values are never recorded: a conflict says whose field, not what it holds.
+    """
+
+    address: str
+    path: str
+    manager: str
+
+
 @dataclass(frozen=True, slots=True)
 class Summary:
     """Counts of the plan line; `roll` counts deployments with compositions to roll."""
@@ -192,6 +210,10 @@ class Plan:
     compositions that run an older configuration of their runtime after the plan,
     compositions an upgrade request skipped); they change nothing. `drift` lists objects
     changed outside the tool, found by a refresh of the target; apply corrects them.
+    `conflicts` lists the fields the plan's writes (changes, rollouts and corrections)
+    would take from other field managers, found by the same refresh; `force_conflicts`
+    says the plan was made to take them over. Apply refuses a plan with conflicts before
+    writing anything unless its target forces them. Conflicts alone are not changes.
     """
 
     tool_version: str
@@ -204,6 +226,8 @@ class Plan:
     notes: tuple[str, ...] = ()
     outdated: tuple[OutdatedConfiguration, ...] = ()
     drift: tuple[Drift, ...] = ()
+    conflicts: tuple[Conflict, ...] = ()
+    force_conflicts: bool = False
     format_version: int = field(default=FORMAT_VERSION)
 
     @property

@@ -20,6 +20,7 @@ from reconciler.planning.plan import (
     AvailableUpgrade,
     Change,
     CompositionUpgrade,
+    Conflict,
     DeploymentChange,
     Drift,
     FieldChange,
@@ -64,6 +65,19 @@ def to_dict(plan: Plan) -> dict[str, Any]:
         "warnings": list(plan.warnings),
         "notes": list(plan.notes),
         **({"drift": [_drift_to_dict(d) for d in plan.drift]} if plan.drift else {}),
+        # Only when there are some, as drift: a plan without conflicts keeps the form
+        # that older plan files and their readers know.
+        **(
+            {
+                "conflicts": [
+                    {"address": c.address, "path": c.path, "manager": c.manager}
+                    for c in plan.conflicts
+                ],
+                "force_conflicts": plan.force_conflicts,
+            }
+            if plan.conflicts
+            else {}
+        ),
     }
 
 
@@ -112,6 +126,11 @@ def from_dict(data: Mapping[str, Any]) -> Plan:
             )
             for d in data.get("drift", ())
         ),
+        conflicts=tuple(
+            Conflict(address=c["address"], path=c["path"], manager=c["manager"])
+            for c in data.get("conflicts", ())
+        ),
+        force_conflicts=bool(data.get("force_conflicts", False)),
     )
 
 

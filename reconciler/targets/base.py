@@ -66,7 +66,11 @@ class Observable(Protocol):
     """A target that can be read whole cheaply, for refreshing: the kubernetes target.
 
     Targets that are not (a directory, memory) are planned from state alone.
+    `force_conflicts` says whether its writes take over fields another field manager owns
+    (server-side apply's force) instead of being refused.
     """
+
+    force_conflicts: bool
 
     def observe(self, expected: Collection[str] = ()) -> dict[str, dict[str, Any]]:
         """Every object of the tool's the target holds, by address, as `get` reads it back
