@@ -3,8 +3,9 @@
 Human output reads like Terraform's: one line per change led by its symbol, field
 diffs beneath, state moves naming the deciding source (and both intents when the
 ceiling holds one), one `⇡` line per composition that rolls, then what reviewers should
-know (warnings, upgrades the plan makes available, compositions left on an older
-configuration of their runtime, skipped compositions) and a `Plan: …` summary line. A
+know (what changed outside the tool, conflicts with other field managers, warnings,
+upgrades the plan makes available, compositions left on an older configuration of their
+runtime, skipped compositions) and a `Plan: …` summary line. A
 plan with nothing to apply says "No changes" only when every workload runs what its
 runtime and version say. Colour only when asked (the CLI asks on a terminal). Nothing here
 prints secrets: environment values and errors go through sensitive.py's rule, with the

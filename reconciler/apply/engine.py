@@ -188,8 +188,14 @@ def with_drift(the_plan: Plan, prior: state.StateDocument | None, target: Target
     observed = target.observe(expected)
     found = drift.compare(expected, observed)
     with_found = dataclasses.replace(the_plan, drift=found) if found else the_plan
-    clashes = conflicts.find(
-        conflicts.writes(with_found, prior.by_address, expected=expected), observed
+    contested = conflicts.contested(observed)
+    clashes = (
+        conflicts.find(
+            conflicts.writes(with_found, prior.by_address, expected=expected, among=contested),
+            observed,
+        )
+        if contested
+        else ()
     )
     if not clashes:
         return with_found

@@ -17,7 +17,7 @@ apply the engine's.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Container, Iterator, Mapping
 from typing import Any
 
 from reconciler.addresses import composition_address
@@ -51,24 +51,37 @@ Element = tuple[str, Any]
 Path = tuple[Element, ...]
 
 
+def contested(observed: Mapping[str, Mapping[str, Any]]) -> set[str]:
+    """The observed addresses whose object has a field manager besides the tool's
+    applier: the only ones a write can conflict on."""
+    return {address for address, live in observed.items() if _others(live)}
+
+
 def writes(
     the_plan: Plan,
     resources: Mapping[str, Resource],
     *,
     expected: Mapping[str, Mapping[str, Any]],
+    among: Container[str] | None = None,
 ) -> list[tuple[str, dict[str, Any]]]:
     """(address, manifest) for every object applying `the_plan` writes, in the order the
     engine writes them: the drifted objects corrected to `expected` (the state's
     manifests, drift.written), then the catalog's changes, then the compositions that roll.
+    With `among`, only the writes to those addresses (`contested`: a plan of thousands of
+    writes builds the manifests of the few that can conflict).
 
     `resources` is the state's catalog. A replace writes a new object (the old one is
     deleted first) and a change whose manifest is the one recorded writes nothing, so
     neither is listed; neither are the Secrets beside runtimes and compositions, whose
     objects a refresh does not read.
     """
+
+    def wanted(address: str) -> bool:
+        return among is None or address in among
+
     out: list[tuple[str, dict[str, Any]]] = []
     for item in the_plan.drift:
-        if not item.deleted and item.address in expected:
+        if not item.deleted and item.address in expected and wanted(item.address):
             out.append((item.address, dict(expected[item.address])))
     after = dict(resources)
     for change in the_plan.changes:
@@ -76,7 +89,7 @@ def writes(
             after.pop(change.address, None)
             continue
         after[change.address] = change.after
-        if change.action is Action.REPLACE:
+        if change.action is Action.REPLACE or not wanted(change.address):
             continue
         document = manifests.manifest(change.after)
         if change.before is not None and change.before.last_applied == manifests.digest(document):
@@ -84,6 +97,9 @@ def writes(
         out.append((change.address, document))
     for rolled in the_plan.deployments:
         for composition in rolled.compositions_to_write():
+            address = composition_address(rolled.address, composition.experiment_id)
+            if not wanted(address):
+                continue
             runtime = after.get(composition.runtime)
             version = after.get(composition.image_version)
             if runtime is None or version is None:
@@ -91,7 +107,7 @@ def writes(
             document = workloads.composition_manifest(
                 rolled.after, composition, runtime=runtime, version=version
             )
-            out.append((composition_address(rolled.address, composition.experiment_id), document))
+            out.append((address, document))
     return out
 
 
@@ -106,19 +122,10 @@ def find(
         live = observed.get(address)
         if live is None:
             continue
-        entries = [
-            e
-            for e in (live.get("metadata") or {}).get("managedFields") or []
-            if not e.get("subresource")
-        ]
-        others = [
-            (str(e.get("manager", "")), e.get("fieldsV1") or {})
-            for e in entries
-            if not (e.get("manager") == FIELD_MANAGER and e.get("operation") == "Apply")
-        ]
+        others = _others(live)
         if not others:
             continue
-        shapes = [e.get("fieldsV1") or {} for e in entries]
+        shapes = [e.get("fieldsV1") or {} for e in _entries(live)]
         for path in _changed(_tracked(manifest), live, (), shapes):
             for manager, fields in others:
                 if _owned(fields, path):
@@ -128,6 +135,26 @@ def find(
                         Conflict(address=address, path=text, manager=manager),
                     )
     return tuple(found.values())
+
+
+def _entries(live: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The managedFields entries of the object itself (a status subresource's own entries
+    are for fields an apply of the object never sets)."""
+    return [
+        e
+        for e in (live.get("metadata") or {}).get("managedFields") or []
+        if not e.get("subresource")
+    ]
+
+
+def _others(live: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
+    """(manager, fieldsV1) of every entry but the tool's own Apply: an Update under the
+    tool's name is another manager to the server too."""
+    return [
+        (str(e.get("manager", "")), e.get("fieldsV1") or {})
+        for e in _entries(live)
+        if not (e.get("manager") == FIELD_MANAGER and e.get("operation") == "Apply")
+    ]
 
 
 def path_string(path: Path) -> str:
