@@ -12,6 +12,7 @@ server answers when the same write is sent.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from pathlib import Path
@@ -51,10 +52,16 @@ CANARY = "workspaces/global/runtimes/canary"
 CONTAINER = '.spec.template.spec.containers[name="scorer"]'
 IMAGE_FIELD = f"{CONTAINER}.image"
 SECRET = "s3cret-value-never-shown"
+# How the target's error names each field the server refused (kubernetes._owned_elsewhere).
+SERVER_NAMED = re.compile(r"(\S+) \(owned by ([^)]+)\)")
 
 
 def catalog(
-    *, description: str = "the long-term scorer", log_level: str = "INFO", canary: bool = False
+    *,
+    description: str = "the long-term scorer",
+    log_level: str = "INFO",
+    token: str = SECRET,
+    canary: bool = False,
 ) -> Values:
     """One scorer (v1.5.4, v1.6.0), the runtime `lts` on v1.5.4, and with `canary` a second
     runtime: a change elsewhere in the plan, to see that a refused apply writes none of it."""
@@ -68,7 +75,7 @@ def catalog(
         "modelType": "h2o3_mojo",
         "runtimeImage": "h2o3-scorer/versions/v1.5.4",
         "description": description,
-        "environmentVariables": {"LOG_LEVEL": log_level, "SCORER_API_TOKEN": SECRET},
+        "environmentVariables": {"LOG_LEVEL": log_level, "SCORER_API_TOKEN": token},
     }
     runtimes: dict[str, Any] = {"lts": lts}
     if canary:
@@ -221,6 +228,52 @@ def test_a_conflict_names_the_field_never_its_value(cluster: Emulator) -> None:
     assert SECRET not in str(refused.value)
 
 
+def test_a_secret_value_another_manager_co_owns_conflicts_by_its_key_alone(
+    cluster: Emulator,
+) -> None:
+    backend = deploy(cluster)
+    shared = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "lts-env", "namespace": PLATFORM},
+        "data": {"SCORER_API_TOKEN": base64.b64encode(SECRET.encode()).decode()},
+    }
+    cluster.apply_objects([shared], manager="vault-sync")
+    target = open_target("kubernetes")
+    assert not engine.plan(backend, engine.Inputs(values=catalog()), target=target).has_changes
+
+    rotated = "r0tated-value-never-shown"
+    changed = engine.Inputs(values=catalog(token=rotated))
+    the_plan = engine.plan(backend, changed, target=target)
+    assert found(the_plan) == [(f"{LTS}/secret", ".data.SCORER_API_TOKEN", "vault-sync")]
+    for shown in (
+        render.plan_text(the_plan),
+        render.plan_json(the_plan),
+        render.plan_markdown(the_plan),
+    ):
+        assert ".data.SCORER_API_TOKEN" in shown and "vault-sync" in shown
+        assert SECRET not in shown and rotated not in shown
+    cluster.faults.reset_log()
+    with pytest.raises(errors.ApplyError) as refused:
+        engine.apply(backend, target, inputs=changed)
+    assert writes(cluster) == 0
+    assert SECRET not in str(refused.value) and rotated not in str(refused.value)
+    prior, _ = engine.read_state(backend)
+    assert prior is not None
+    (secret,) = [
+        document
+        for address, document in conflicts.writes(the_plan, prior.by_address, expected={})
+        if address == f"{LTS}/secret"
+    ]
+    with pytest.raises(errors.TargetError) as answered:
+        target.put(f"{LTS}/secret", secret)
+    assert SERVER_NAMED.findall(answered.value.summary) == [
+        (".data.SCORER_API_TOKEN", "vault-sync")
+    ], "the server refuses the same write for the same field"
+    assert engine.apply(backend, KubernetesTarget(force_conflicts=True), inputs=changed).ok
+    assert not engine.plan(backend, changed, target=target).has_changes
+
+
 def test_a_rollout_over_an_image_another_manager_set_is_a_conflict_until_forced(
     cluster: Emulator, kubectl: Kubectl
 ) -> None:
@@ -313,10 +366,6 @@ def test_the_cli_plans_conflicts_and_applies_them_only_when_forced(
 
 def container(**fields: Any) -> dict[str, Any]:
     return {"template": {"spec": {"containers": [{"name": "scorer", **fields}]}}}
-
-
-# How the target's error names each field the server refused (kubernetes._owned_elsewhere).
-SERVER_NAMED = re.compile(r"(\S+) \(owned by ([^)]+)\)")
 
 
 @pytest.mark.parametrize(

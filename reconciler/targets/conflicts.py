@@ -66,14 +66,14 @@ def writes(
 ) -> list[tuple[str, dict[str, Any]]]:
     """(address, manifest) for every object applying `the_plan` writes, in the order the
     engine writes them: the drifted objects corrected to `expected` (the state's
-    manifests, drift.written), then the catalog's changes, then the compositions that roll.
+    manifests, drift.written), then the catalog's changes, then the compositions that roll,
+    each object after the Secret it reads its secret values from.
     With `among`, only the writes to those addresses (`contested`: a plan of thousands of
     writes builds the manifests of the few that can conflict).
 
     `resources` is the state's catalog. A replace writes a new object (the old one is
-    deleted first) and a change whose manifest is the one recorded writes nothing, so
-    neither is listed; neither are the Secrets beside runtimes and compositions, whose
-    objects a refresh does not read.
+    deleted first: only its Secret is listed) and a change whose manifest is the one
+    recorded writes nothing.
     """
 
     def wanted(address: str) -> bool:
@@ -89,25 +89,31 @@ def writes(
             after.pop(change.address, None)
             continue
         after[change.address] = change.after
-        if change.action is Action.REPLACE or not wanted(change.address):
-            continue
         document = manifests.manifest(change.after)
         if change.before is not None and change.before.last_applied == manifests.digest(document):
             continue  # a held change may leave the manifest as it is: nothing is written
-        out.append((change.address, document))
+        secret = manifests.runtime_secret(change.after)
+        at = workloads.secret_address(change.address)
+        if secret is not None and wanted(at):
+            out.append((at, secret))  # a replace keeps the Secret: it is applied over
+        if change.action is not Action.REPLACE and wanted(change.address):
+            out.append((change.address, document))
     for rolled in the_plan.deployments:
         for composition in rolled.compositions_to_write():
             address = composition_address(rolled.address, composition.experiment_id)
-            if not wanted(address):
-                continue
+            at = workloads.secret_address(address)
             runtime = after.get(composition.runtime)
             version = after.get(composition.image_version)
-            if runtime is None or version is None:
+            if runtime is None or version is None or not (wanted(address) or wanted(at)):
                 continue
-            document = workloads.composition_manifest(
-                rolled.after, composition, runtime=runtime, version=version
-            )
-            out.append((address, document))
+            secret = workloads.composition_secret(rolled.after, composition, runtime=runtime)
+            if secret is not None and wanted(at):
+                out.append((at, secret))
+            if wanted(address):
+                document = workloads.composition_manifest(
+                    rolled.after, composition, runtime=runtime, version=version
+                )
+                out.append((address, document))
     return out
 
 
@@ -126,7 +132,10 @@ def find(
         if not others:
             continue
         shapes = [e.get("fieldsV1") or {} for e in _entries(live)]
-        for path in _changed(_tracked(manifest), live, (), shapes):
+        want, have = _tracked(manifest), dict(live)
+        if workloads.owner_of_secret(address) is not None:
+            want, have = _as_stored(want), _as_stored(have)
+        for path in _changed(want, have, (), shapes):
             for manager, fields in others:
                 if _owned(fields, path):
                     text = path_string(path)
@@ -176,6 +185,16 @@ def _tracked(manifest: Mapping[str, Any]) -> dict[str, Any]:
     meta = out.get("metadata")
     if isinstance(meta, dict):
         out["metadata"] = {k: v for k, v in meta.items() if k not in UNTRACKED_METADATA}
+    return out
+
+
+def _as_stored(secret: Mapping[str, Any]) -> dict[str, Any]:
+    """A Secret with its values under `data`, where a cluster keeps them and tracks who owns
+    them (the tool's manifests, and a refresh's reading, spell them `stringData`)."""
+    out = dict(secret)
+    strings = out.pop("stringData", None)
+    if strings is not None:
+        out["data"] = {**(out.get("data") or {}), **strings}
     return out
 
 
