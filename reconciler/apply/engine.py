@@ -167,7 +167,8 @@ def plan(
     """Plan without locking: a plan only reads, and apply re-checks it under the lock.
 
     With a `target` that can be observed and `refresh`, the plan also lists the objects
-    changed or deleted there outside the tool (`Plan.drift`).
+    changed or deleted there outside the tool (`Plan.drift`), and the fields its writes
+    would take from other field managers there (`Plan.conflicts`).
     """
     prior, _ = read_state(backend)
     found = plan_from(prior, inputs)
