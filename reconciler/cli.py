@@ -487,6 +487,7 @@ def _cmd_apply(args: argparse.Namespace, colour: bool) -> int:
             roll_failed=result.roll_failed,
             roll_skipped=result.roll_skipped,
             roll_not_attempted=result.roll_not_attempted,
+            corrected=result.corrected,
         )
     )
     return 0 if result.ok else 1

@@ -96,10 +96,14 @@ def _redact_changes(changes: list[dict[str, Any]], sensitivity: Sensitivity) -> 
                 item["after"] = sensitivity.redact_data(item["after"])
 
 
-def summary_line(summary: Summary) -> str:
+def summary_line(summary: Summary, *, drifted: int = 0) -> str:
+    """The `Plan: …` line; objects changed outside the tool, when a refresh found any, are
+    counted at its end (they make a plan one with changes, like the rest)."""
+    correct = f", {drifted} changed outside the tool to write again" if drifted else ""
     return (
         f"Plan: {summary.add} to add, {summary.change} to change, {summary.replace} to replace, "
-        f"{summary.delete} to delete, {summary.held} held, {summary.roll} deployments to roll."
+        f"{summary.delete} to delete, {summary.held} held, {summary.roll} deployments to roll"
+        f"{correct}."
     )
 
 
@@ -269,6 +273,7 @@ def _drift_value(path: str, value: Any, sensitivity: Sensitivity) -> str:
 def _drift_items(plan: Plan, sensitivity: Sensitivity) -> list[tuple[str, str, list[str]]]:
     """(symbol, address, details) for each object drifted on the target."""
     items = []
+    contested = {conflict.address for conflict in plan.conflicts}
     for item in plan.drift:
         if item.deleted:
             items.append(("-", item.address, ["deleted outside the tool"]))
@@ -278,10 +283,11 @@ def _drift_items(plan: Plan, sensitivity: Sensitivity) -> list[tuple[str, str, l
             f"{_drift_value(f.path, f.before, sensitivity)}"
             for f in item.fields
         ]
-        details += [
-            f"{path} is owned by {manager}: apply takes it back only with --force-conflicts"
-            for path, manager in item.owned_elsewhere
-        ]
+        if item.address not in contested:  # else the conflicts say it, as the server does
+            details += [
+                f"{path} is owned by {manager}: apply takes it back only with --force-conflicts"
+                for path, manager in item.owned_elsewhere
+            ]
         items.append(("~", item.address, details))
     return items
 
@@ -334,7 +340,9 @@ def plan_text(
     if not plan.has_changes:
         lines = [_nothing_to_apply(plan), *_information(plan, style)]
         return "\n".join(lines) + "\n"
-    lines = ["Runtime reconciler will perform the following actions:", ""]
+    lines = ["Runtime reconciler will perform the following actions:"]
+    if plan.changes or plan.deployments:
+        lines.append("")
     for change in plan.changes:
         symbol = style.paint(f"{change.action.value:>3}", _COLOURS[change.action])
         head = _headline(change)
@@ -348,7 +356,7 @@ def plan_text(
     lines += _drift_lines(plan, style, sensitivity)
     lines += _conflict_lines(plan, style)
     lines += _information(plan, style)
-    lines += ["", style.bold(summary_line(plan.summary)), ""]
+    lines += ["", style.bold(summary_line(plan.summary, drifted=len(plan.drift))), ""]
     return "\n".join(lines)
 
 
@@ -379,7 +387,12 @@ def plan_markdown(
     rule, conflicts with other field managers), then the changes in collapsible
     sections. A plan too large for `limit` characters keeps those and summarises its
     changes by action and kind instead of listing them."""
-    head = ["### runtime-reconciler plan", "", f"**{summary_line(plan.summary)}**", ""]
+    head = [
+        "### runtime-reconciler plan",
+        "",
+        f"**{summary_line(plan.summary, drifted=len(plan.drift))}**",
+        "",
+    ]
     if not plan.has_changes and not plan.outdated:
         return "\n".join([*head, NO_CHANGES]) + "\n"
     always = list(head)
@@ -463,9 +476,12 @@ def apply_text(
     roll_failed: Sequence[tuple[DeploymentChange, str, errors.ReconcilerError]] = (),
     roll_skipped: Sequence[tuple[DeploymentChange, str]] = (),
     roll_not_attempted: Sequence[tuple[DeploymentChange, str]] = (),
+    corrected: Sequence[str] = (),
 ) -> str:
-    """The apply report: failures, then one line per deployment touched, then the totals."""
-    lines = [f"  x {change.address}: {error.summary}" for change, error in failed]
+    """The apply report: objects written again after a change outside the tool, failures,
+    then one line per deployment touched, then the totals."""
+    lines = [f"  ~ {address}: written again (changed outside the tool)" for address in corrected]
+    lines += [f"  x {change.address}: {error.summary}" for change, error in failed]
     lines += [f"  - {change.address}: skipped (depends on a failed change)" for change in skipped]
     deployments, deployment_line = _deployment_report(rolled, roll_failed, roll_skipped)
     lines += deployment_line
@@ -487,6 +503,8 @@ def apply_text(
         outcome = "Apply interrupted"
     tail = f" State serial {serial}." if serial is not None else ""
     counts = f"{applied} applied, {len(failed)} failed, {len(skipped)} skipped"
+    if corrected:
+        counts += f", {len(corrected)} corrected"
     return "\n".join([*lines, f"{outcome}! {counts}{deployments}.{tail}", ""])
 
 

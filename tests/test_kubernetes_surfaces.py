@@ -88,6 +88,8 @@ def test_the_cli_applies_to_the_cluster_and_forces_conflicts_only_when_told(
     forced = apply(tmp_path, "--set", f"{DESCRIPTION}=the long-term scorer", "--force-conflicts")
     assert forced.code == 0, forced.out + forced.err
     assert lts(cluster)["spec"]["description"] == "the long-term scorer"
+    assert "workspaces/global/runtimes/lts: written again (changed outside the tool)" in forced.out
+    assert "Apply complete! 1 applied, 0 failed, 0 skipped, 1 corrected." in forced.out
 
 
 def test_the_sdk_upgrades_a_deployment_by_rolling_its_deployments(

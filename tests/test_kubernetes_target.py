@@ -371,7 +371,11 @@ def test_drift_is_planned_field_by_field_and_corrected_by_apply(cluster: Emulato
     text = render.plan_text(the_plan)
     assert "Changed outside the tool" in text and "spec.replicas: 5 → 1" in text
     assert "deleted outside the tool" in text
-    assert "spec.replicas is owned by kubectl-edit: apply takes it back only with" in text
+    # Said once, in the conflicts (the writes that take the field back are what conflict).
+    assert "is owned by" not in text
+    assert "(--force-conflicts: apply will take these over)" in text
+    assert ".spec.replicas owned by kubectl-edit" in text
+    assert text.rstrip().endswith("2 changed outside the tool to write again.")
     shown = json.loads(render.plan_json(the_plan))
     schema = json.loads((Path(__file__).parents[1] / "schemas/plan.schema.json").read_text())
     jsonschema.validate(shown, schema)
