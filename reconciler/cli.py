@@ -439,9 +439,21 @@ def _cmd_apply(args: argparse.Namespace, colour: bool) -> int:
 
     def confirm(plan: Plan) -> bool:
         display.expect(sum(len(c.compositions_to_write()) for c in plan.deployments))
+        order = render.rollout_text(
+            plan,
+            canary=args.canary,
+            max_failures=args.max_failures or None,
+            parallelism=args.parallelism,
+        )
         if saved is not None:
-            return True  # reviewed when it was saved: neither shown nor asked again
+            # Reviewed when it was saved: neither shown nor asked again; how it rolls is
+            # this run's choice, so that is said.
+            if fmt == "human":
+                sys.stdout.write(order)
+            return True
         _print_plan(plan, fmt, colour, sensitivity=args.sensitivity)
+        if fmt == "human" and plan.has_changes:
+            sys.stdout.write(order)
         if args.auto_approve:
             return True
         answer = input("Apply these changes? Only 'yes' will be accepted: ")

@@ -465,6 +465,31 @@ def _collapsible(sections: Sequence[tuple[str, Sequence[str]]]) -> list[str]:
     return out
 
 
+def rollout_text(plan: Plan, *, canary: int, max_failures: int | None, parallelism: int) -> str:
+    """How an apply rolls the plan's deployments: in the plan's order, `parallelism`
+    compositions at once, the first `canary` deployments before the rest, upgrades no
+    longer started after `max_failures` failed. "" when nothing rolls."""
+    rolling = [d.address for d in plan.deployments]
+    if not rolling:
+        return ""
+    count = f"{len(rolling)} deployment{'s' if len(rolling) != 1 else ''}"
+    lines = [f"Rollout order ({count}, up to {parallelism} rollouts at once):"]
+    canaries, rest = rolling[:canary], rolling[canary:]
+    if canaries and rest:
+        lines.append(f"  1. canaries, first: {', '.join(canaries)}")
+        others = f"the other {len(rest)}" if len(rest) > 1 else rest[0]
+        lines.append(f"  2. once every canary is healthy: {others}")
+    else:
+        lines.append("  in the order listed above")
+    if max_failures and any(d.action is Action.UPGRADE for d in plan.deployments):
+        failures = f"{max_failures} failure{'s' if max_failures != 1 else ''}"
+        lines.append(
+            f"  no new upgrade rollout starts after {failures} (--max-failures); those not "
+            "started are reported as not attempted, and a re-run continues with them"
+        )
+    return "\n".join(lines) + "\n\n"
+
+
 def apply_text(
     applied: int,
     failed: list[tuple[Change, errors.ReconcilerError]],

@@ -266,3 +266,29 @@ def test_refresh_only_shows_and_records_what_changed_outside_the_tool(
         cwd=tmp_path,
     )
     assert refused.code == 1 and "takes no inputs" in refused.err
+
+
+def test_the_rollout_order_is_shown_before_rolling(cluster: Emulator, tmp_path: Path) -> None:
+    (tmp_path / "deployments.yaml").write_text(json.dumps(declared()))
+    with kubetarget.FastClock(cluster):
+        created = apply(tmp_path, "--overrides", str(tmp_path / "deployments.yaml"))
+        assert created.code == 0, created.out + created.err
+        assert "Rollout order (2 deployments, up to 10 rollouts at once):" in created.out
+        assert "no new upgrade rollout starts" not in created.out, "creates are not upgrades"
+        cluster.fail_image("scorer:v1.6.0")
+        upgrade = reconciler(
+            "upgrade", *DEPLOYMENTS, "--canary", "1", "--auto-approve", "--parallelism", "4",
+            "--target", "kubernetes", "--state", str(tmp_path / "state.json"),
+            cwd=tmp_path,
+        )  # fmt: skip
+    assert upgrade.code == 1
+    order = upgrade.out[upgrade.out.index("Rollout order") :]
+    assert order.startswith(
+        "Rollout order (2 deployments, up to 4 rollouts at once):\n"
+        f"  1. canaries, first: {DEPLOYMENTS[0]}\n"
+        f"  2. once every canary is healthy: {DEPLOYMENTS[1]}\n"
+        "  no new upgrade rollout starts after 1 failure (--max-failures); those not started "
+        "are reported as not attempted, and a re-run continues with them\n"
+    )
+    assert f"{DEPLOYMENTS[1]}: not attempted (exp-a, exp-b)" in upgrade.out
+    assert {image(d) for d in deployments(cluster)} == {"scorer:v1.5.4"}
