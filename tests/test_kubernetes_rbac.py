@@ -103,14 +103,18 @@ def test_the_shipped_rules_are_enough(tmp_path: Path, monkeypatch: pytest.Monkey
 def test_refresh_needs_to_list_what_the_tool_writes(
     resource: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Refresh lists what the tool wrote; before a first write in a namespace, the tool
+    lists there the objects of that kind that are not its own, so as never to write over
+    one: without `list`, the very first apply fails."""
     group = "apps" if resource == "deployments" else "runtimes.reconciler.dev"
-    with pytest.raises(errors.TargetError, match=f"forbidden: cannot list {resource}.{group}"):
-        apply_under(
-            without("runtime-reconciler-read", resource, "list"),
-            tmp_path,
-            monkeypatch,
-            times=2,
-        )
+    result = apply_under(
+        without("runtime-reconciler-read", resource, "list"), tmp_path, monkeypatch
+    )
+    found = failures(result)
+    assert found and all(
+        e.summary.startswith(f"forbidden: cannot list {resource}.{group} in namespace ")
+        for e in found
+    ), [e.summary for e in found]
 
 
 @pytest.mark.parametrize(

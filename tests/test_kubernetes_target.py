@@ -202,6 +202,73 @@ def test_objects_not_ours_are_left_alone(cluster: Emulator) -> None:
     assert {name: after[name] for name in before} == before
 
 
+THEIRS = {
+    "lts": {
+        "apiVersion": crds.API_VERSION,
+        "kind": "Runtime",
+        "metadata": {"name": "lts", "namespace": PLATFORM},
+        "spec": {
+            "modelType": "theirs",
+            "runtimeImage": "workspaces/global/runtimeImages/theirs",
+            "state": "ACTIVE",
+        },
+    },
+    "model-0-exp-a": {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "model-0-exp-a", "namespace": WORKSPACE},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {"app": "theirs"}},
+            "template": {
+                "metadata": {"labels": {"app": "theirs"}},
+                "spec": {"containers": [{"name": "app", "image": "theirs:1"}]},
+            },
+        },
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("name", "address", "where"),
+    [
+        ("lts", LTS, f"runtimes.runtimes.reconciler.dev {PLATFORM}/lts"),
+        (
+            "model-0-exp-a",
+            f"{DEPLOYMENTS[0]}/compositions/exp-a",
+            f"deployments.apps {WORKSPACE}/model-0-exp-a",
+        ),
+    ],
+)
+def test_an_object_not_ours_with_a_name_the_tool_writes_is_never_written_over(
+    name: str, address: str, where: str, cluster: Emulator
+) -> None:
+    """Someone's own Runtime `lts`, or Deployment `model-0-exp-a`, unlabelled: the tool
+    refuses to take it over, names it, and writes what does not depend on it."""
+    cluster.apply_objects([THEIRS[name]])
+    before = written_by_clients(cluster)[name]
+    with kubetarget.FastClock(cluster):
+        result = engine.apply(MemoryBackend(), open_target("kubernetes"), inputs=inputs())
+    failures = [(c.address, e) for c, e in result.failed] + [
+        (f"{c.address}/compositions/{experiment}", e) for c, experiment, e in result.roll_failed
+    ]
+    ((failed, error),) = failures
+    assert failed == address
+    assert error.summary == (
+        f"{address}: {where} exists and is not the tool's (it lacks the label "
+        "app.kubernetes.io/managed-by=runtime-reconciler): the tool does not write over it"
+    )
+    assert "label it app.kubernetes.io/managed-by=runtime-reconciler" in error.hint
+    assert written_by_clients(cluster)[name] == before, "left exactly as it was"
+    if name == "model-0-exp-a":
+        assert len(result.applied) == 4 and len(result.rolled) == 3, "the rest is written"
+    # One listing of the objects not ours per kind and namespace written, not per object.
+    foreign_lists = [
+        r.path for r in cluster.request_log if r.method == "GET" and "%21%3D" in r.query
+    ]
+    assert foreign_lists and len(foreign_lists) == len(set(foreign_lists)), foreign_lists
+
+
 def test_a_field_another_manager_owns_is_a_conflict_until_forced(cluster: Emulator) -> None:
     _, result = deploy(cluster)
     assert result.state is not None

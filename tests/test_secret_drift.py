@@ -216,3 +216,29 @@ def test_a_composition_secret_goes_only_once_a_workload_without_it_serves(
         cluster.heal_image("scorer:v1.6.0")
         assert engine.apply(backend, open_target("kubernetes"), inputs=upgrade).ok
     assert stored(cluster, COMPOSITION_SECRET) is None
+
+
+def test_a_secret_of_someone_elses_with_the_name_is_never_written_over_or_removed(
+    cluster: Emulator,
+) -> None:
+    theirs = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "lts-env", "namespace": PLATFORM},
+        "data": {"THEIR_KEY": base64.b64encode(b"their value").decode()},
+    }
+    cluster.apply_objects([theirs], manager="their-tool")
+    before = HttpClient(cluster.url).get(RUNTIME_SECRET).body
+    backend = MemoryBackend()
+    with kubetarget.FastClock(cluster):
+        result = engine.apply(backend, open_target("kubernetes"), inputs=inputs())
+    ((change, error),) = result.failed
+    assert change.address == RUNTIME
+    assert f"secrets {PLATFORM}/lts-env exists and is not the tool's" in error.summary
+    # A later run, the token gone, writes the runtime and leaves their Secret alone.
+    given = inputs()
+    runtime = given.values.data["config"]["deployer"]["composition"]["runtimes"]["lts"]
+    runtime["environmentVariables"] = {"LOG_LEVEL": "INFO"}
+    with kubetarget.FastClock(cluster):
+        assert engine.apply(backend, open_target("kubernetes"), inputs=given).ok
+    assert HttpClient(cluster.url).get(RUNTIME_SECRET).body == before

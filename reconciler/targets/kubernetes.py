@@ -110,6 +110,8 @@ class KubernetesTarget:
         self.page_size = page_size
         self.sleep = sleep
         self._created: set[str] = set()
+        # Names of objects that are not the tool's, by kind and namespace (_refuse_foreign).
+        self._foreign: dict[tuple[kubeclient.Resource, str], frozenset[str]] = {}
         self._lock = threading.Lock()
 
     # Where an address lives ----------------------------------------------------------------
@@ -142,6 +144,7 @@ class KubernetesTarget:
 
     def put(self, address: str, manifest: Mapping[str, Any]) -> None:
         kind, namespace, name = self.locate(address)
+        self._refuse_foreign(address, kind, namespace, name)
         body = copy.deepcopy(dict(manifest))
         if kind == kubeclient.SECRETS:
             body = as_data(body)
@@ -168,7 +171,7 @@ class KubernetesTarget:
     def get(self, address: str) -> dict[str, Any] | None:
         kind, namespace, name = self.locate(address)
         live = self.cluster.read(kind, namespace, name)
-        if live is None or (live.get("metadata", {}).get("labels") or {}).get(MANAGED_BY) != OURS:
+        if live is None or not _ours(live):
             return None
         found = applied_fields(live)
         return as_string_data(found) if kind == kubeclient.SECRETS else found
@@ -176,7 +179,7 @@ class KubernetesTarget:
     def delete(self, address: str) -> None:
         kind, namespace, name = self.locate(address)
         live = self.cluster.read(kind, namespace, name)
-        if live is None or (live.get("metadata", {}).get("labels") or {}).get(MANAGED_BY) != OURS:
+        if live is None or not _ours(live):
             return  # not there, or not ours to remove
         self.cluster.remove(kind, namespace, name)
 
@@ -186,6 +189,8 @@ class KubernetesTarget:
     def observe(self, expected: Collection[str] = ()) -> dict[str, dict[str, Any]]:
         selector = f"{MANAGED_BY}={OURS}"
         out: dict[str, dict[str, Any]] = {}
+        with self._lock:  # a new run: what is not ours is looked up afresh
+            self._foreign.clear()
         # Secrets are listed per namespace, only where one is expected: listing them across
         # the cluster would need the right to read every Secret in it.
         secrets_in = sorted(
@@ -263,6 +268,48 @@ class KubernetesTarget:
 
     # Internals -----------------------------------------------------------------------------
 
+    def _refuse_foreign(
+        self, address: str, kind: kubeclient.Resource, namespace: str, name: str
+    ) -> None:
+        """Refuse to write where an object that is not the tool's has the name (someone's
+        own Secret `lts-env`, a hand-made Runtime): an apply would take it over, and a
+        later removal delete it.
+
+        Secrets are few and the ones at stake: each is read before it is written. For
+        the other kinds, the names of the objects not labelled as the tool's are listed
+        once per kind and namespace (`managed-by!=runtime-reconciler`, which also selects
+        objects without the label; usually none), so a write costs no extra request.
+        """
+        if kind == kubeclient.SECRETS:
+            live = self.cluster.read(kind, namespace, name)
+            foreign = live is not None and not _ours(live)
+        else:
+            with self._lock:  # one listing per kind and namespace, whatever the threads
+                names = self._foreign.get((kind, namespace))
+                if names is None:
+                    names = self._foreign[(kind, namespace)] = self._list_foreign(kind, namespace)
+            foreign = name in names
+        if foreign:
+            resource = f"{kind.plural}.{kind.group}" if kind.group else kind.plural
+            raise errors.TargetError(
+                f"{address}: {resource} {namespace}/{name} exists and is not the tool's "
+                f"(it lacks the label {MANAGED_BY}={OURS}): the tool does not write over it",
+                hint=f"rename or remove that object, or label it {MANAGED_BY}={OURS} to hand "
+                "it to the tool, then run again",
+            )
+
+    def _list_foreign(self, kind: kubeclient.Resource, namespace: str) -> frozenset[str]:
+        try:
+            found = self.cluster.list_all(
+                kind,
+                label_selector=f"{MANAGED_BY}!={OURS}",
+                page_size=self.page_size,
+                namespace=namespace,
+            )
+        except kubeclient.NamespaceMissing:
+            return frozenset()  # the write reports it, or creates the namespace
+        return frozenset(str((o.get("metadata") or {}).get("name")) for o in found)
+
     def _apply(
         self, kind: kubeclient.Resource, namespace: str, name: str, body: dict[str, Any]
     ) -> None:
@@ -276,6 +323,10 @@ class KubernetesTarget:
                     self.cluster.create_namespace(namespace)
                     self._created.add(namespace)
             self.cluster.apply(kind, namespace, name, body, force=self.force_conflicts)
+
+
+def _ours(live: Mapping[str, Any]) -> bool:
+    return ((live.get("metadata") or {}).get("labels") or {}).get(MANAGED_BY) == OURS
 
 
 def _owned_elsewhere(address: str, fields: list[tuple[str, str]]) -> errors.TargetError:
