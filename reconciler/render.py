@@ -76,24 +76,38 @@ def _value(value: Any) -> str:
     return orjson.dumps(value).decode() if not isinstance(value, int | float) else str(value)
 
 
+def _with_marks(sensitivity: Sensitivity, *records: Any) -> Sensitivity:
+    """`sensitivity` with the names the state records as marked for these resources (or
+    their JSON forms): a run that does not mark them still never shows their values."""
+    names: list[str] = []
+    for record in records:
+        if isinstance(record, Resource):
+            names += record.sensitive_environment
+        elif isinstance(record, dict):
+            names += record.get("sensitive_environment") or ()
+    return sensitivity.with_names(names) if names else sensitivity
+
+
 def _redact_resource(record: dict[str, Any] | None, sensitivity: Sensitivity) -> None:
     spec = (record or {}).get("spec", {})
     if spec.get("environment_variables"):
-        spec["environment_variables"] = sensitivity.redact_env(spec["environment_variables"])
+        hidden = _with_marks(sensitivity, record)
+        spec["environment_variables"] = hidden.redact_env(spec["environment_variables"])
 
 
 def _redact_changes(changes: list[dict[str, Any]], sensitivity: Sensitivity) -> None:
     """Redact the sensitive values of changes in their JSON form, in place."""
     for change in changes:
-        _redact_resource(change["before"], sensitivity)
-        _redact_resource(change["after"], sensitivity)
+        marked = _with_marks(sensitivity, change["before"], change["after"])
+        _redact_resource(change["before"], marked)
+        _redact_resource(change["after"], marked)
         for item in change["fields"]:
             path = item["path"]
-            if sensitivity.hides(path, item["before"]) or sensitivity.hides(path, item["after"]):
+            if marked.hides(path, item["before"]) or marked.hides(path, item["after"]):
                 item["before"] = item["after"] = REDACTED
             else:
-                item["before"] = sensitivity.redact_data(item["before"])
-                item["after"] = sensitivity.redact_data(item["after"])
+                item["before"] = marked.redact_data(item["before"])
+                item["after"] = marked.redact_data(item["after"])
 
 
 def summary_line(summary: Summary, *, drifted: int = 0) -> str:
@@ -137,6 +151,7 @@ def _describe(resource: Resource) -> str:
 
 
 def _details(change: Change, sensitivity: Sensitivity) -> Iterable[str]:
+    sensitivity = _with_marks(sensitivity, change.before, change.after)
     for item in change.fields:
         if sensitivity.hides(item.path, item.before) or sensitivity.hides(item.path, item.after):
             yield f"{item.path}: {REDACTED} changed"

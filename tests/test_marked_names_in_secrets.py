@@ -163,6 +163,19 @@ def test_a_run_that_does_not_mark_the_name_keeps_the_value_in_its_secret(
     forgetful = inputs()  # neither the values nor the run mark LICENSE now
     assert not engine.plan(backend, forgetful).has_changes
     rotated = {"LOG_LEVEL": "DEBUG", "LICENSE": "lic-new-4411"}
+    # Nor does it show the values: the state's marks hide them in every view.
+    the_plan = engine.plan(backend, inputs(rotated))
+    recorded = engine.read_state(backend)[0]
+    assert recorded is not None
+    shown = [
+        render.plan_text(the_plan),
+        render.plan_json(the_plan),
+        render.plan_markdown(the_plan),
+        render.state_json(recorded),
+        render.resource_json(recorded.by_address[RUNTIME]),
+    ]
+    assert "LICENSE" in shown[0] and "lic-new-4411" not in "".join(shown)
+    assert LICENSE not in "".join(shown)
     assert engine.apply(backend, target, inputs=inputs(rotated)).ok
     assert engine.apply(backend, target, inputs=upgrade()).ok
     assert plain_files(target) == []
@@ -227,3 +240,17 @@ def test_the_client_marks_names_for_what_it_writes(tmp_path: Path) -> None:
     assert dsn not in written
     secret = load(tmp_path / "cluster/workspaces/team/runtimes/scoring/secret.yaml")
     assert secret["stringData"] == {"FEATURES_DSN": dsn}
+
+
+def test_a_mark_outlives_a_value_that_gave_itself_away(target: DirTarget) -> None:
+    """`DSN` marked while its value carried a password (hidden by the built-in rule too):
+    when a later run, which does not mark it, gives a value without a password, that value
+    still goes to the Secret."""
+    backend = MemoryBackend()
+    with_password = {"DSN": "postgres://u:pw-1@db/x"}
+    marked = sensitive.Sensitivity(names=("DSN",))
+    assert engine.apply(backend, target, inputs=inputs(with_password, sensitivity=marked)).ok
+    plain_dsn = "postgres://db.internal/x"
+    assert engine.apply(backend, target, inputs=inputs({"DSN": plain_dsn})).ok
+    assert plain_dsn not in target.path_of(RUNTIME).read_text()
+    assert load(target.path_of(f"{RUNTIME}/secret"))["stringData"] == {"DSN": plain_dsn}

@@ -334,8 +334,7 @@ def refresh_only(
     Each drifted object's recorded digest becomes that of what the target holds (none for
     an object deleted there; a Secret's is its owner's), so later plans no longer report it
     as drift; an apply that changes the object writes the tool's version again. Nothing is
-    written when nothing
-    drifted, or when the target cannot be observed.
+    written when nothing drifted, or when the target cannot be observed.
     """
     lock = backend.lock(operation="refresh", timeout=lock_timeout)
     try:

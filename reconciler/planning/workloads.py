@@ -117,8 +117,9 @@ def mark(
             name
             for name, value in env.items()
             if not is_reference(value)
-            and not sensitive.DEFAULT.hides(name, value)
-            and (name in earlier or sensitivity.name(name))
+            # A name the built-in rule catches needs no record; a value that gives itself
+            # away (a URL with a password) may not always, so its mark is kept.
+            and (name in earlier or (sensitivity.name(name) and not sensitive.DEFAULT.name(name)))
         )
     )
     return (
