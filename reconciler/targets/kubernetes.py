@@ -10,9 +10,9 @@ Namespaces: workspace `global` (where the bootstrap-managed catalog lives) maps 
 platform namespace (`RECONCILER_PLATFORM_NAMESPACE`, default `runtime-platform`), every
 other workspace to `workspace-<name>` (the pattern is configurable, and so is creating a
 missing namespace). A runtime's or a composition's secret environment values live in a
-Secret beside it (`<address>/secret`, planning/workloads.py). Objects that do not
-carry `app.kubernetes.io/managed-by: runtime-reconciler` are not ours: `get` does not see
-them.
+Secret beside it (`<address>/secret`, planning/workloads.py), sent as `data`. Objects
+that do not carry `app.kubernetes.io/managed-by: runtime-reconciler` are not ours: `get`
+does not see them, `delete` leaves them, and `put` refuses to write over one.
 
 Not here: the `kubernetes` library, retries and error translation (kubeclient.py); what
 the objects look like (manifests.py).
