@@ -220,6 +220,7 @@ def bench_rollouts(root: Path) -> None:
         assert prior is not None
         upgrades = tuple(UpgradeRequest(address) for address in prior.deployments_by_address)
         emulator.deployments.pod_ready_seconds = ROLLOUT_SECONDS
+        emulator.faults.reset_log()
         start = time.perf_counter()
         result = engine.apply(
             backend,
@@ -229,6 +230,8 @@ def bench_rollouts(root: Path) -> None:
         )
         seconds = time.perf_counter() - start
         assert result.ok, result.roll_failed[:1]
+        reads = emulator.requests["get", "deployments"]
+        watches = emulator.requests["watch", "deployments"]
     ideal = math.ceil(len(result.rolled) / ROLLOUT_PARALLELISM) * ROLLOUT_SECONDS
     label = (
         f"{len(result.rolled)} upgrades ({ROLLOUT_SECONDS:g} s rollouts, "
@@ -236,7 +239,8 @@ def bench_rollouts(root: Path) -> None:
     )
     print(
         f"  {label:<52} {seconds:7.2f} s   ideal {ideal:.0f} s: {seconds / ideal:.2f}× "
-        "(goal ≤ 1.2×)"
+        f"(goal ≤ 1.2×); {reads} Deployment reads, {watches} watch"
+        f"{'es' if watches != 1 else ''}"
     )
 
 

@@ -23,7 +23,7 @@ NEEDED: dict[tuple[str, str], set[str]] = {
         ("runtimes.reconciler.dev", kind): {"get", "list", "create", "patch", "delete"}
         for kind in CATALOG
     },
-    ("apps", "deployments"): {"get", "list", "create", "patch"},
+    ("apps", "deployments"): {"get", "list", "watch", "create", "patch"},
     ("", "secrets"): {"get", "list", "create", "patch", "delete"},
     ("", "namespaces"): {"create"},
 }

@@ -19,7 +19,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -172,6 +172,62 @@ class Cluster:
             kind.plural,
             **options,
         )
+
+    def list_version(self, kind: Resource, *, label_selector: str) -> str:
+        """The resourceVersion of a listing of `kind` in every namespace now: where a watch
+        that must not replay history starts (one request, one object at most)."""
+        page = self._send(
+            self._lister(
+                kind, "", label_selector=label_selector, limit=1, _request_timeout=REQUEST_TIMEOUT
+            ),
+            verb="list",
+            kind=kind,
+            namespace="",
+        )
+        return str((page.get("metadata") or {}).get("resourceVersion", ""))
+
+    def watch(
+        self, kind: Resource, *, label_selector: str, resource_version: str, seconds: int
+    ) -> Iterator[dict[str, Any]]:
+        """The events (`{"type", "object"}`) on objects of `kind` matching `label_selector`
+        in every namespace, after `resource_version`, for up to `seconds`; bookmarks
+        included. Ends when the server closes the watch or the connection drops (the
+        caller watches again from the last version it saw); a version too old to watch
+        from is `Gone`, and a refused watch a `TargetError` like any refused request."""
+        import urllib3
+        from kubernetes.client.exceptions import ApiException
+        from kubernetes.watch.watch import iter_resp_lines
+
+        try:
+            response: Any = self.objects.list_cluster_custom_object(
+                kind.group,
+                kind.version,
+                kind.plural,
+                label_selector=label_selector,
+                watch=True,
+                resource_version=resource_version,
+                timeout_seconds=seconds,
+                allow_watch_bookmarks=True,
+                _preload_content=False,
+                _request_timeout=(REQUEST_TIMEOUT[0], seconds + REQUEST_TIMEOUT[1]),
+            )
+        except ApiException as exc:
+            raise self._translate(exc, verb="watch", kind=kind, namespace="") from exc
+        except urllib3.exceptions.HTTPError:
+            return
+        try:
+            for line in iter_resp_lines(response):  # type: ignore[no-untyped-call]
+                event = json.loads(line)
+                if event.get("type") == "ERROR":
+                    status = event.get("object") or {}
+                    if status.get("code") == 410:
+                        raise Gone(str(status.get("message", "")))
+                    return  # any other error ends this watch: the caller watches again
+                yield event
+        except (urllib3.exceptions.HTTPError, ValueError):
+            return
+        finally:
+            response.release_conn()
 
     def remove(self, kind: Resource, namespace: str, name: str) -> None:
         """Delete the object; one that is not there is not an error."""
@@ -329,6 +385,10 @@ def _json(response: Any) -> dict[str, Any]:
 
 class _Gone(Exception):
     """A 410: the continue token of a paged list expired."""
+
+
+class Gone(_Gone):
+    """A 410 on a watch: the version it was to start from is no longer kept."""
 
 
 class _Missing(Exception):

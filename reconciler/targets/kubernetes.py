@@ -4,7 +4,8 @@ Owns where each address lives on a cluster (its kind, namespace and name), writi
 server-side apply under the field manager `runtime-reconciler`, reading back exactly the
 fields the tool applied (the live object cut down to its managed fields, so what the
 server adds, defaults or other managers own is never mistaken for ours), and waiting for
-a Deployment's rollout as `kubectl rollout status` does.
+a Deployment's rollout as `kubectl rollout status` does, on the one watch every rollout
+shares (rollouts.py).
 
 Namespaces: workspace `global` (where the bootstrap-managed catalog lives) maps to the
 platform namespace (`RECONCILER_PLATFORM_NAMESPACE`, default `runtime-platform`), every
@@ -40,7 +41,8 @@ from reconciler.addresses import (
 )
 from reconciler.model import GLOBAL_WORKSPACE, Kind
 from reconciler.planning import workloads
-from reconciler.targets import crds, kubeclient, manifests
+from reconciler.targets import crds, kubeclient, manifests, rollouts
+from reconciler.targets.rollouts import rollout_status
 
 PLATFORM_NAMESPACE_ENV = "RECONCILER_PLATFORM_NAMESPACE"  # the Helm hook Job sets it
 DEFAULT_PLATFORM_NAMESPACE = "runtime-platform"
@@ -53,7 +55,6 @@ OURS = "runtime-reconciler"
 # fresh read this many times; more than that means someone keeps writing it.
 CONFLICT_ATTEMPTS = 5
 DEFAULT_ROLLOUT_TIMEOUT = 600.0
-POLL_SECONDS = 0.2
 
 DEPLOYMENTS = kubeclient.Resource(group="apps", version="v1", plural="deployments", custom=False)
 _CATALOG = {
@@ -112,6 +113,7 @@ class KubernetesTarget:
         self._created: set[str] = set()
         # Names of objects that are not the tool's, by kind and namespace (_refuse_foreign).
         self._foreign: dict[tuple[kubeclient.Resource, str], frozenset[str]] = {}
+        self._deployments: rollouts.DeploymentWatch | None = None  # started by a rollout
         self._lock = threading.Lock()
 
     # Where an address lives ----------------------------------------------------------------
@@ -242,8 +244,10 @@ class KubernetesTarget:
             return
         limit = self.rollout_timeout if timeout is None else timeout
         deadline = time.monotonic() + limit
+        watch, key = self._watch(), (namespace, name)
+        seen = watch.position(key)  # before the read: no event after it is missed
+        live = self.cluster.read(kind, namespace, name)
         while True:
-            live = self.cluster.read(kind, namespace, name)
             if live is None:
                 raise errors.TargetError(
                     f"{address}: Deployment {namespace}/{name} disappeared during its rollout",
@@ -258,15 +262,30 @@ class KubernetesTarget:
                 )
             if done:
                 return
-            if time.monotonic() >= deadline:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
                 raise errors.TargetError(
                     f"{address}: the rollout of Deployment {namespace}/{name} did not finish "
                     f"within {limit:g}s",
                     hint="check the pods, or allow a longer rollout timeout",
                 )
-            self.sleep(POLL_SECONDS)
+            watch.follow(str(live.get("metadata", {}).get("resourceVersion", "")))
+            event = watch.wait(key, after=seen, timeout=min(remaining, watch.patience()))
+            if event is not None:
+                seen, live = event
+            else:  # no word from the watch: read it (the watch may be cut or refused)
+                seen = watch.position(key)
+                live = self.cluster.read(kind, namespace, name)
 
     # Internals -----------------------------------------------------------------------------
+
+    def _watch(self) -> rollouts.DeploymentWatch:
+        with self._lock:
+            if self._deployments is None:
+                self._deployments = rollouts.DeploymentWatch(
+                    self.cluster, DEPLOYMENTS, selector=f"{MANAGED_BY}={OURS}"
+                )
+            return self._deployments
 
     def _refuse_foreign(
         self, address: str, kind: kubeclient.Resource, namespace: str, name: str
@@ -439,29 +458,3 @@ def _project(value: Any, fields: Mapping[str, Any]) -> Any:
                 items.append(copy.deepcopy(item))
         return items
     return copy.deepcopy(value)
-
-
-def rollout_status(live: Mapping[str, Any]) -> tuple[bool, str]:
-    """(done, failure) for a Deployment, by the rules of `kubectl rollout status`.
-
-    Done when the controller has seen the latest spec and every replica is updated and
-    available, with no old replica left; failed when its progress deadline passed.
-    """
-    spec, status = live.get("spec") or {}, live.get("status") or {}
-    generation = live.get("metadata", {}).get("generation", 0)
-    if status.get("observedGeneration", 0) < generation:
-        return False, ""
-    for condition in status.get("conditions") or []:
-        if condition.get("type") == "Progressing" and (
-            condition.get("reason") == "ProgressDeadlineExceeded"
-        ):
-            return False, f"ProgressDeadlineExceeded: {condition.get('message', '')}".rstrip(": ")
-    wanted = spec.get("replicas", 1)
-    updated = status.get("updatedReplicas", 0)
-    if updated < wanted:
-        return False, ""
-    if status.get("replicas", 0) > updated:
-        return False, ""
-    if status.get("availableReplicas", 0) < updated:
-        return False, ""
-    return True, ""
