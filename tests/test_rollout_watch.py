@@ -22,6 +22,9 @@ from tests.test_kubernetes_rbac import apply_under, rbac_documents, without
 from tests.test_kubernetes_target import WORKSPACE, deploy, deployments, image, upgrade_all
 
 
+READY_SECONDS = 60.0  # simulated: about 0.1 s of wall time under the fast clock
+
+
 @pytest.fixture
 def cluster(kubeapi: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Emulator:
     kubetarget.prepare(kubeapi, tmp_path, monkeypatch)
@@ -32,6 +35,8 @@ def upgrade(cluster: Emulator, *, drop_watches: int = 0) -> engine.ApplyResult:
     backend, _ = deploy(cluster)
     cluster.faults.reset_log()
     cluster.faults.drop_next_watch(drop_watches)
+    # Pods that take a while to get ready: no rollout is over by the time it first looks.
+    cluster.deployments.pod_ready_seconds = READY_SECONDS
     with kubetarget.FastClock(cluster):
         result = engine.apply(backend, open_target("kubernetes"), inputs=upgrade_all())
     assert result.ok and len(result.rolled) == 4, (result.roll_failed, result.roll_not_attempted)

@@ -37,6 +37,7 @@ BACKOFF_SECONDS = 0.05
 MAX_BACKOFF_SECONDS = 5.0
 CONNECT_ATTEMPTS = 3  # an unreachable server is reported after seconds, not minutes
 REQUEST_TIMEOUT = (5.0, 60.0)  # connect, read
+POOL_SIZE = 128
 _DENIED_VERB = re.compile(r"cannot (\w+) resource")
 PAGE_SIZE = 500  # objects per LIST request: refresh costs about objects / 500 requests
 LIST_RESTARTS = 3
@@ -469,6 +470,10 @@ def connect(context: str | None, *, sleep: Callable[[float], None] = time.sleep)
             "(kubectl config get-contexts)",
         ) from exc
     configuration.retries = False  # retried here, where 429 and Retry-After are understood
+    # Connections kept for reuse: the library's default (5 a CPU) is below the parallelism
+    # apply and rollouts run with, and each request past it would open (and log dropping)
+    # a connection of its own.
+    configuration.connection_pool_maxsize = POOL_SIZE
     return Cluster(
         api_client=client.ApiClient(configuration),
         context=name,
