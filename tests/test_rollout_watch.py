@@ -21,7 +21,6 @@ from tests.kubeapi import Emulator
 from tests.test_kubernetes_rbac import apply_under, rbac_documents, without
 from tests.test_kubernetes_target import WORKSPACE, deploy, deployments, image, upgrade_all
 
-
 READY_SECONDS = 60.0  # simulated: about 0.1 s of wall time under the fast clock
 
 
