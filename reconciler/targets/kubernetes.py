@@ -247,6 +247,9 @@ class KubernetesTarget:
         watch, key = self._watch(), (namespace, name)
         seen = watch.position(key)  # before the read: no event after it is missed
         live = self.cluster.read(kind, namespace, name)
+        # An event may still bring the Deployment as it was before this write (a watch
+        # runs behind): one of an older generation says nothing of this rollout.
+        written = _generation(live)
         while True:
             if live is None:
                 raise errors.TargetError(
@@ -272,7 +275,9 @@ class KubernetesTarget:
             watch.follow(str(live.get("metadata", {}).get("resourceVersion", "")))
             event = watch.wait(key, after=seen, timeout=min(remaining, watch.patience()))
             if event is not None:
-                seen, live = event
+                seen, found = event
+                if found is None or _generation(found) >= written:
+                    live = found
             else:  # no word from the watch: read it (the watch may be cut or refused)
                 seen = watch.position(key)
                 live = self.cluster.read(kind, namespace, name)
@@ -342,6 +347,10 @@ class KubernetesTarget:
                     self.cluster.create_namespace(namespace)
                     self._created.add(namespace)
             self.cluster.apply(kind, namespace, name, body, force=self.force_conflicts)
+
+
+def _generation(live: Mapping[str, Any] | None) -> int:
+    return int(((live or {}).get("metadata") or {}).get("generation") or 0)
 
 
 def _ours(live: Mapping[str, Any]) -> bool:
