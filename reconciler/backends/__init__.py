@@ -8,10 +8,9 @@ drivers are imported only when asked for, so `reconciler --help` stays fast.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
-from reconciler import errors
+from reconciler import errors, settings
 from reconciler.backends.base import DEFAULT_STATE, Backend, Blob, LockInfo, utc_now
 
 __all__ = [
@@ -29,20 +28,8 @@ STATE_VARIABLE = "RECONCILER_STATE"
 
 
 def state_from_environment() -> str:
-    """`RECONCILER_STATE`, or the default when it is unset.
-
-    Set but empty is an error, not the default: it is what a CI variable that failed to
-    expand looks like, and silently using another state would plan against the wrong one.
-    """
-    value = os.environ.get(STATE_VARIABLE)
-    if value is None:
-        return DEFAULT_STATE
-    if not value.strip():
-        raise errors.UsageError(
-            f"{STATE_VARIABLE} is set but empty",
-            hint=f"set it to a path or s3://BUCKET/KEY, or unset it to use {DEFAULT_STATE}",
-        )
-    return value
+    """`RECONCILER_STATE`, or the default when it is unset (set but empty is an error)."""
+    return settings.location(STATE_VARIABLE, DEFAULT_STATE, expected="a path or s3://BUCKET/KEY")
 
 
 def open_backend(spec: str, **options: Any) -> Backend:

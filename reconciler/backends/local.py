@@ -31,6 +31,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+from reconciler import settings
 from reconciler.backends.base import Blob, LockInfo
 from reconciler.backends.locking import (
     LOCK_TTL_VARIABLE,
@@ -40,7 +41,6 @@ from reconciler.backends.locking import (
     corrupt_lock_error,
     decode_lock,
     encode_lock,
-    env_seconds,
     held_error,
     lost_lock_error,
     mismatch,
@@ -67,7 +67,7 @@ class LocalBackend:
 
     def __init__(self, path: str | os.PathLike[str], *, lock_ttl: float | None = None) -> None:
         if lock_ttl is None:
-            lock_ttl = env_seconds(LOCK_TTL_VARIABLE)
+            lock_ttl = settings.seconds(LOCK_TTL_VARIABLE)
         if lock_ttl is not None and not lock_ttl > 0:
             raise UsageError(
                 "the lock TTL must be positive",

@@ -16,7 +16,6 @@ import dataclasses
 import hashlib
 import json
 import logging
-import os
 import random
 import threading
 import time
@@ -24,24 +23,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from reconciler.backends.base import LockInfo
-from reconciler.errors import LockError, LockHeldError, UsageError
+from reconciler.errors import LockError, LockHeldError
 
 log = logging.getLogger(__name__)
 
 LOCK_TTL_VARIABLE = "RECONCILER_LOCK_TTL"  # seconds after which a silent holder's lock expires
-
-
-def env_seconds(name: str) -> float | None:
-    """A number of seconds from the environment variable `name`, or None if unset."""
-    value = os.environ.get(name)
-    if not value:
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        raise UsageError(
-            f"{name} is not a number of seconds", detail=f"{name}={value!r}", hint="e.g. 120"
-        ) from None
 
 
 LOCK_FIELDS = tuple(field.name for field in dataclasses.fields(LockInfo))

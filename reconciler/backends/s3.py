@@ -27,6 +27,7 @@ import os
 import threading
 from typing import Any
 
+from reconciler import settings
 from reconciler.backends import s3client
 from reconciler.backends.base import Blob, LockInfo
 from reconciler.backends.locking import (
@@ -36,7 +37,6 @@ from reconciler.backends.locking import (
     corrupt_lock_error,
     decode_lock,
     encode_lock,
-    env_seconds,
     held_error,
     lost_lock_error,
     precise_now,
@@ -51,7 +51,6 @@ DEFAULT_LOCK_TTL = 120.0  # how long a lock left by a killed Job blocks others, 
 LOCK_POLL_FIRST_DELAY = 0.25  # each poll of a held lock costs two requests
 LOCK_POLL_MAX_DELAY = 5.0
 LOCK_ROUNDS = 3  # create, take over, create again: then the lock is someone's to report
-TRUE_WORDS = ("1", "true", "yes", "on")
 
 
 class S3Backend:
@@ -123,9 +122,9 @@ class S3Backend:
         sse = sse or os.environ.get("RECONCILER_S3_SSE") or None
         kms_key_id = kms_key_id or os.environ.get("RECONCILER_S3_KMS_KEY_ID") or None
         if lock_ttl is None:
-            lock_ttl = env_seconds(LOCK_TTL_VARIABLE) or DEFAULT_LOCK_TTL
+            lock_ttl = settings.seconds(LOCK_TTL_VARIABLE) or DEFAULT_LOCK_TTL
         if path_style is None:
-            path_style = os.environ.get("RECONCILER_S3_PATH_STYLE", "").lower() in TRUE_WORDS
+            path_style = settings.switch("RECONCILER_S3_PATH_STYLE")
         client = s3client.make_client(
             url,
             endpoint_url=endpoint_url,

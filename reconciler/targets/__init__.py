@@ -8,8 +8,7 @@ Deployments of compositions are planning/workloads.py's.
 
 from __future__ import annotations
 
-import os
-
+from reconciler import settings
 from reconciler.targets.base import DEFAULT_DIR, DEFAULT_TARGET, Observable, Target
 
 __all__ = [
@@ -26,18 +25,10 @@ TARGET_VARIABLE = "RECONCILER_TARGET"
 
 
 def target_from_environment() -> str:
-    """`RECONCILER_TARGET`, or the default when it is unset; set but empty is an error."""
-    from reconciler import errors
-
-    value = os.environ.get(TARGET_VARIABLE)
-    if value is None:
-        return DEFAULT_TARGET
-    if not value.strip():
-        raise errors.UsageError(
-            f"{TARGET_VARIABLE} is set but empty",
-            hint=f"set it to dir:PATH or kubernetes[:CONTEXT], or unset it to use {DEFAULT_TARGET}",
-        )
-    return value
+    """`RECONCILER_TARGET`, or the default when it is unset (set but empty is an error)."""
+    return settings.location(
+        TARGET_VARIABLE, DEFAULT_TARGET, expected="dir:PATH or kubernetes[:CONTEXT]"
+    )
 
 
 def open_target(spec: str, *, force_conflicts: bool = False) -> Target:

@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
-from reconciler import errors
+from reconciler import errors, settings
 from reconciler.addresses import (
     Address,
     composition_address,
@@ -48,7 +48,7 @@ PLATFORM_NAMESPACE_ENV = "RECONCILER_PLATFORM_NAMESPACE"  # the Helm hook Job se
 DEFAULT_PLATFORM_NAMESPACE = "runtime-platform"
 DEFAULT_WORKSPACE_NAMESPACE = "workspace-{workspace}"
 WORKSPACE_NAMESPACE_ENV = "RECONCILER_WORKSPACE_NAMESPACE"  # a pattern with {workspace}
-CREATE_NAMESPACES_ENV = "RECONCILER_CREATE_NAMESPACES"  # "1": create missing namespaces
+CREATE_NAMESPACES_ENV = "RECONCILER_CREATE_NAMESPACES"  # on: create missing namespaces
 MANAGED_BY = "app.kubernetes.io/managed-by"
 OURS = "runtime-reconciler"
 # A 409 because the object changed between our read and our write is retried after a
@@ -104,7 +104,7 @@ class KubernetesTarget:
                 hint="include {workspace}, as in the default workspace-{workspace}",
             )
         if create_namespaces is None:
-            create_namespaces = os.environ.get(CREATE_NAMESPACES_ENV, "") in ("1", "true")
+            create_namespaces = settings.switch(CREATE_NAMESPACES_ENV)
         self.create_namespaces = create_namespaces
         self.force_conflicts = force_conflicts
         self.rollout_timeout = rollout_timeout
