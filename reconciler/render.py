@@ -150,6 +150,15 @@ def _describe(resource: Resource) -> str:
     return f"({', '.join(parts)})" if parts else ""
 
 
+def _change_lines(change: Change, style: Style, sensitivity: Sensitivity) -> list[str]:
+    """A change as the human plan shows it: its symbol, address and headline, then its
+    details, indented."""
+    symbol = style.paint(f"{change.action.value:>3}", _COLOURS[change.action])
+    head = _headline(change)
+    first = f"  {symbol} {style.bold(change.address)}" + (f"  {head}" if head else "")
+    return [first, *(f"        {detail}" for detail in _details(change, sensitivity))]
+
+
 def _details(change: Change, sensitivity: Sensitivity) -> Iterable[str]:
     sensitivity = _with_marks(sensitivity, change.before, change.after)
     for item in change.fields:
@@ -359,10 +368,7 @@ def plan_text(
     if plan.changes or plan.deployments:
         lines.append("")
     for change in plan.changes:
-        symbol = style.paint(f"{change.action.value:>3}", _COLOURS[change.action])
-        head = _headline(change)
-        lines.append(f"  {symbol} {style.bold(change.address)}" + (f"  {head}" if head else ""))
-        lines.extend(f"        {detail}" for detail in _details(change, sensitivity))
+        lines += _change_lines(change, style, sensitivity)
     for deployment in plan.deployments:
         for mark, head, details in _deployment_lines(deployment):
             symbol = style.paint(f"{mark:>3}", _COLOURS[Action(mark)])
@@ -730,10 +736,7 @@ def review_text(
     if plan.changes:
         lines.append("Catalog changes from base to head:")
         for change in plan.changes:
-            symbol = style.paint(f"{change.action.value:>3}", _COLOURS[change.action])
-            head = _headline(change)
-            lines.append(f"  {symbol} {style.bold(change.address)}" + (f"  {head}" if head else ""))
-            lines.extend(f"        {detail}" for detail in _details(change, sensitivity))
+            lines += _change_lines(change, style, sensitivity)
     else:
         lines.append("Catalog changes from base to head: none.")
     if plan.warnings:
