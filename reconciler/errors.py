@@ -20,6 +20,8 @@ What this module does not do: format colours or decide exit codes (render.py, cl
 
 from __future__ import annotations
 
+from typing import Self
+
 from reconciler import sensitive
 
 
@@ -39,6 +41,11 @@ class ReconcilerError(Exception):
         self._detail = detail
         self._hint = hint or self.default_hint
         super().__init__(self.summary)
+
+    def at(self, where: str) -> Self:
+        """This error said of `where` (a file and path, a deployment, followed by its
+        separator): the same kind, with `where` before its summary."""
+        return type(self)(f"{where}{self.summary}", detail=self.detail, hint=self.hint)
 
     def redacted_with(self, sensitivity: sensitive.Sensitivity) -> ReconcilerError:
         """This error, read from now on with `sensitivity` (names the user marked)."""

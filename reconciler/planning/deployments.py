@@ -189,7 +189,7 @@ class Selector:
                 reference, workspace=workspace, resources=self.resolver.resources
             )
         except (errors.InputError, errors.NotFoundError) as exc:
-            raise type(exc)(f"{where}{exc.summary}", detail=exc.detail, hint=exc.hint) from None
+            raise exc.at(where) from None
         return self.resolver.resources[address]
 
     def pin(self, runtime: Resource, *, label: str, where: str, warnings: list[str]) -> Resource:

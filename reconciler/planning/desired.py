@@ -94,9 +94,7 @@ def _apply_overrides(desired: dict[str, Resource], overrides: Overrides) -> None
                 )
             except (errors.InputError, errors.NotFoundError) as exc:
                 field = f"{item.path}.runtimeImage" if item.path else ""
-                raise type(exc)(
-                    f"{overrides.where(field)}{exc.summary}", detail=exc.detail, hint=exc.hint
-                ) from None
+                raise exc.at(overrides.where(field)) from None
             spec = {**spec, "runtime_image": target}
         user = item.user if item.user is not None else (old.user if old else None)
         if old is None:
@@ -125,11 +123,7 @@ def _apply_overrides(desired: dict[str, Resource], overrides: Overrides) -> None
                 resource.platform, request.state, request.reason, address=request.address
             )
         except errors.CeilingError as exc:
-            raise errors.CeilingError(
-                f"{overrides.where(request.path)}{exc.summary}",
-                detail=exc.detail,
-                hint=exc.hint,
-            ) from None
+            raise exc.at(overrides.where(request.path)) from None
         if user != resource.user:
             desired[request.address] = resource.with_(user=user)
 
