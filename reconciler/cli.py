@@ -9,7 +9,6 @@ script), 2 changes present (--detailed-exitcode only). Every error is rendered i
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import gc
 import os
 import re
@@ -382,15 +381,7 @@ def _cmd_plan(args: argparse.Namespace, colour: bool) -> int:
     )
     the_plan = engine.plan(open_backend(args.state), _inputs(args), target=target)
     if args.refresh_only:
-        # What is left writes only the drifted objects back: only their conflicts stay.
-        drifted = {d.address for d in the_plan.drift}
-        the_plan = dataclasses.replace(
-            the_plan,
-            changes=(),
-            deployments=(),
-            available=(),
-            conflicts=tuple(c for c in the_plan.conflicts if c.address in drifted),
-        )
+        the_plan = engine.only_refresh(the_plan)
     if args.out:
         planfile.save(the_plan, args.out)
     _print_plan(the_plan, _fmt(args), colour, sensitivity=args.sensitivity)

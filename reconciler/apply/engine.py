@@ -325,6 +325,21 @@ def create_workspace(backend: Backend, name: str, *, lock_timeout: float = 0.0) 
         backend.unlock(lock.id)
 
 
+def only_refresh(the_plan: Plan) -> Plan:
+    """What of `the_plan` a refresh-only run shows: the drift, with the conflicts of
+    writing those objects back, and the information about the state as it is; none of the
+    changes, rollouts or notes of the inputs."""
+    drifted = {d.address for d in the_plan.drift}
+    return dataclasses.replace(
+        the_plan,
+        changes=(),
+        deployments=(),
+        available=(),
+        notes=(),
+        conflicts=tuple(c for c in the_plan.conflicts if c.address in drifted),
+    )
+
+
 def refresh_only(
     backend: Backend, target: Target, *, lock_timeout: float = 0.0
 ) -> tuple[Plan, state.StateDocument | None]:
@@ -339,9 +354,7 @@ def refresh_only(
     lock = backend.lock(operation="refresh", timeout=lock_timeout)
     try:
         prior, blob = read_state(backend)
-        found = dataclasses.replace(
-            plan_from(prior, Inputs()), changes=(), deployments=(), available=(), notes=()
-        )
+        found = only_refresh(plan_from(prior, Inputs()))
         if prior is None or not isinstance(target, Observable):
             return found, None
         expected = drift.written(
