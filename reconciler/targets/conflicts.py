@@ -24,7 +24,7 @@ from reconciler.addresses import composition_address
 from reconciler.model import Resource
 from reconciler.planning import workloads
 from reconciler.planning.plan import Action, Conflict, Plan
-from reconciler.targets import manifests
+from reconciler.targets import drift, manifests
 from reconciler.targets.kubeclient import FIELD_MANAGER
 
 # Set by the server whoever writes: server-side apply never tracks their ownership.
@@ -134,7 +134,7 @@ def find(
         shapes = [e.get("fieldsV1") or {} for e in _entries(live)]
         want, have = _tracked(manifest), dict(live)
         if workloads.owner_of_secret(address) is not None:
-            want, have = _as_stored(want), _as_stored(have)
+            want, have = drift.as_stored(want), drift.as_stored(have)
         for path in _changed(want, have, (), shapes):
             for manager, fields in others:
                 if _owned(fields, path):
@@ -185,16 +185,6 @@ def _tracked(manifest: Mapping[str, Any]) -> dict[str, Any]:
     meta = out.get("metadata")
     if isinstance(meta, dict):
         out["metadata"] = {k: v for k, v in meta.items() if k not in UNTRACKED_METADATA}
-    return out
-
-
-def _as_stored(secret: Mapping[str, Any]) -> dict[str, Any]:
-    """A Secret with its values under `data`, where a cluster keeps them and tracks who owns
-    them (the tool's manifests, and a refresh's reading, spell them `stringData`)."""
-    out = dict(secret)
-    strings = out.pop("stringData", None)
-    if strings is not None:
-        out["data"] = {**(out.get("data") or {}), **strings}
     return out
 
 

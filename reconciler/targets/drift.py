@@ -92,7 +92,7 @@ def compare(
             fields = tuple(change for _, change in differences)
         else:
             # A cluster holds (and tracks owners of) `data`; the manifest spells `stringData`.
-            stored = {**live, "data": live.get("stringData") or {}}
+            stored = as_stored(live)
             owned = tuple(
                 (dotted(path), manager)
                 for path, _ in differences
@@ -101,6 +101,16 @@ def compare(
             fields = tuple(_redacted(change) for _, change in differences)
         found.append(Drift(address=address, fields=fields, owned_elsewhere=owned))
     return tuple(found)
+
+
+def as_stored(secret: Mapping[str, Any]) -> dict[str, Any]:
+    """A Secret with its values under `data`, where a cluster keeps them and tracks who owns
+    them (the tool's manifests, and a refresh's reading, spell them `stringData`)."""
+    out = dict(secret)
+    strings = out.pop("stringData", None)
+    if strings is not None:
+        out["data"] = {**(out.get("data") or {}), **strings}
+    return out
 
 
 def _stored_path(path: Path) -> Path:
